@@ -1,0 +1,10 @@
+{#- The raw lake keeps every version of a record; staging keeps the latest one. Ties on the
+    platform's updated_at are broken by load time, so a re-sync of the same version changes nothing. -#}
+{% macro latest_version(relation, key='_record_id') -%}
+    select *
+    from {{ relation }}
+    qualify row_number() over (
+        partition by _store_id, {{ key }}
+        order by _record_updated_at desc, _loaded_at desc, _sync_id desc
+    ) = 1
+{%- endmacro %}

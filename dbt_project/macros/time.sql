@@ -1,0 +1,27 @@
+{#- Timestamps: parse an ISO 8601 string with offset into a UTC timestamp, and derive the local
+    calendar day of a UTC timestamp in a store's IANA time zone. One place for both rules. -#}
+
+{% macro to_utc(iso_text) -%}
+    {{ return(adapter.dispatch('to_utc', 'kpi_platform')(iso_text)) }}
+{%- endmacro %}
+
+{% macro default__to_utc(iso_text) -%}
+    cast(timezone('UTC', cast({{ iso_text }} as timestamptz)) as timestamp)
+{%- endmacro %}
+
+{% macro local_date(utc_timestamp, timezone_column) -%}
+    {{ return(adapter.dispatch('local_date', 'kpi_platform')(utc_timestamp, timezone_column)) }}
+{%- endmacro %}
+
+{% macro default__local_date(utc_timestamp, timezone_column) -%}
+    cast(timezone({{ timezone_column }}, timezone('UTC', {{ utc_timestamp }})) as date)
+{%- endmacro %}
+
+{#- The UTC instant at which a local calendar day ends in the given IANA time zone. -#}
+{% macro local_day_end_utc(local_date, timezone_column) -%}
+    {{ return(adapter.dispatch('local_day_end_utc', 'kpi_platform')(local_date, timezone_column)) }}
+{%- endmacro %}
+
+{% macro default__local_day_end_utc(local_date, timezone_column) -%}
+    cast(timezone('UTC', timezone({{ timezone_column }}, cast({{ local_date }} + 1 as timestamp))) as timestamp)
+{%- endmacro %}

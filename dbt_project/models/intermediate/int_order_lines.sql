@@ -1,0 +1,20 @@
+{#- One row per order line of every platform, with the order's local date and exclusion. -#}
+with
+
+lines as (
+    select
+        order_line_id, order_id, platform, store_id, sku, product_id, variant_id, product_title,
+        is_gift_card, quantity, currency_code, unit_price, discount_amount
+    from {{ ref('stg_shopify__order_lines') }}
+)
+
+select
+    lines.*,
+    lines.unit_price * lines.quantity as gross_amount,
+    lines.unit_price * lines.quantity - lines.discount_amount as net_amount,
+    orders.order_date,
+    orders.ordered_at,
+    orders.exclusion_reason
+from lines
+inner join {{ ref('int_orders') }} as orders
+    on orders.store_id = lines.store_id and orders.order_id = lines.order_id

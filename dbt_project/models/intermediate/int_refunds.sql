@@ -1,0 +1,25 @@
+{#- One row per refund line of every platform, dated by when the money moved (processed_at) in
+    the store's local calendar, with the refunded order's date and exclusion. -#}
+with
+
+refunds as (
+    select
+        refund_line_id, refund_id, order_id, order_line_id, platform, store_id, refund_note,
+        restock_type, quantity, currency_code, refund_amount, refund_tax_amount, created_at,
+        processed_at
+    from {{ ref('stg_shopify__refunds') }}
+),
+
+stores as (
+    select store_id, timezone from {{ ref('stg_config__stores') }}
+)
+
+select
+    refunds.*,
+    {{ local_date('refunds.processed_at', 'stores.timezone') }} as refund_date,
+    orders.order_date,
+    orders.exclusion_reason
+from refunds
+inner join stores on stores.store_id = refunds.store_id
+inner join {{ ref('int_orders') }} as orders
+    on orders.store_id = refunds.store_id and orders.order_id = refunds.order_id

@@ -1,0 +1,108 @@
+{#- One row per store x local day, every day from the store's first order to its newest data,
+    zero-filled. Ratios are computed from the day's sums. -#}
+with
+
+stores as (
+    select store_id, platform, currency_code, timezone from {{ ref('dim_stores') }}
+),
+
+data_through as (
+    select store_id, orders_complete_through from {{ ref('int_stores__data_through') }}
+),
+
+sales as (
+    select
+        store_id,
+        order_date as kpi_date,
+        count(*) as orders,
+        sum(units) as units,
+        sum(gross_merchandise_value) as gmv,
+        sum(discount_amount) as discounts,
+        sum(gross_merchandise_value_reporting) as gmv_reporting,
+        sum(discount_amount_reporting) as discounts_reporting
+    from {{ ref('fct_orders') }}
+    group by store_id, order_date
+),
+
+refunds as (
+    select
+        store_id,
+        refund_date as kpi_date,
+        count(distinct order_id) as refunded_orders,
+        sum(quantity) as refunded_units,
+        sum(refund_amount) as refund_amount,
+        sum(refund_amount_reporting) as refund_amount_reporting
+    from {{ ref('fct_refunds') }}
+    group by store_id, refund_date
+),
+
+bounds as (
+    select store_id, min(kpi_date) as first_day, max(kpi_date) as last_day
+    from (select store_id, kpi_date from sales union all select store_id, kpi_date from refunds) as active
+    group by store_id
+),
+
+spine as (
+    select
+        bounds.store_id,
+        cast(unnest(generate_series(cast(first_day as timestamp), cast(last_day as timestamp), interval 1 day))
+            as date) as kpi_date
+    from bounds
+),
+
+fx as (
+    select rate_day, currency_code, reporting_currency_code from {{ ref('int_fx_rates__daily') }}
+),
+
+daily as (
+    select
+        spine.store_id,
+        stores.platform,
+        spine.kpi_date,
+        stores.currency_code,
+        coalesce(
+            {{ local_day_end_utc('spine.kpi_date', 'stores.timezone') }} <= data_through.orders_complete_through,
+            false
+        ) as is_complete_day,
+        coalesce(fx.reporting_currency_code, '{{ var("reporting_currency") }}') as reporting_currency_code,
+        coalesce(sales.orders, 0) as orders,
+        coalesce(sales.units, 0) as units,
+        coalesce(sales.gmv, 0) as gmv,
+        coalesce(sales.discounts, 0) as discounts,
+        coalesce(refunds.refund_amount, 0) as refund_amount,
+        coalesce(refunds.refunded_units, 0) as refunded_units,
+        coalesce(refunds.refunded_orders, 0) as refunded_orders,
+        coalesce(sales.gmv_reporting, 0) as gmv_reporting,
+        coalesce(sales.discounts_reporting, 0) as discounts_reporting,
+        coalesce(refunds.refund_amount_reporting, 0) as refund_amount_reporting
+    from spine
+    inner join stores on stores.store_id = spine.store_id
+    left join sales on sales.store_id = spine.store_id and sales.kpi_date = spine.kpi_date
+    left join refunds on refunds.store_id = spine.store_id and refunds.kpi_date = spine.kpi_date
+    left join data_through on data_through.store_id = spine.store_id
+    left join fx on fx.rate_day = spine.kpi_date and fx.currency_code = stores.currency_code
+)
+
+select
+    store_id,
+    platform,
+    kpi_date,
+    is_complete_day,
+    currency_code,
+    reporting_currency_code,
+    orders,
+    units,
+    gmv,
+    discounts,
+    refund_amount,
+    refunded_units,
+    refunded_orders,
+    gmv - discounts - refund_amount as net_sales,
+    case when orders > 0 then gmv / orders end as aov,
+    case when gmv > 0 then refund_amount / gmv end as refund_rate_by_value,
+    gmv_reporting,
+    discounts_reporting,
+    refund_amount_reporting,
+    gmv_reporting - discounts_reporting - refund_amount_reporting as net_sales_reporting,
+    case when orders > 0 then gmv_reporting / orders end as aov_reporting
+from daily

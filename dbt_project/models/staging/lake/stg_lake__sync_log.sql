@@ -1,0 +1,21 @@
+select
+    sync_id,
+    platform,
+    store_id,
+    entity,
+    cast(timezone('UTC', window_start) as timestamp) as window_start,
+    cast(timezone('UTC', window_end) as timestamp) as window_end,
+    cast(timezone('UTC', started_at) as timestamp) as started_at,
+    cast(timezone('UTC', finished_at) as timestamp) as finished_at,
+    status,
+    rows as row_count,
+    pages as page_count,
+    requests as request_count,
+    retries as retry_count,
+    throttled as throttled_count,
+    error_class,
+    error_message,
+    http_status,
+    request_id,
+    duration_s
+from {{ source('lake', 'sync_log') }}

@@ -1,0 +1,4 @@
+{#- An arithmetic invariant that must hold on every row (rows where it is false fail). -#}
+{% test expression_is_true(model, expression) %}
+select * from {{ model }} where not coalesce(({{ expression }}), false)
+{% endtest %}

@@ -1,0 +1,82 @@
+"""ECB euro foreign exchange reference rates (the historical CSV in a zip).
+
+Rates are quoted per 1 EUR and published on TARGET business days only; the warehouse carries the
+last published rate forward over weekends and holidays (in dbt, not here).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+import requests
+
+from ingestion.clients.shopify import Page
+from ingestion.errors import BadPayload
+from ingestion.http import HttpClient, RetryPolicy
+from ingestion.lake import RawRecord
+from ingestion.windows import Window
+
+HIST_PATH = "/stats/eurofxref/eurofxref-hist.zip"
+
+
+def _unzip(response: requests.Response) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(response.content)) as zf:
+            return zf.read(zf.namelist()[0]).decode("utf-8")
+    except (zipfile.BadZipFile, IndexError, UnicodeDecodeError) as exc:
+        raise ValueError(f"not a readable zip: {exc}") from exc
+
+
+def parse_hist_csv(text: str) -> Iterator[tuple[date, str, str]]:
+    """Yield (rate date, currency, rate per EUR) for every published cell; blanks and N/A skipped."""
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip() for h in next(reader)]
+    if not header or header[0] != "Date":
+        raise BadPayload(f"ECB history: first column is {header[:1]}, expected 'Date'")
+    for line_no, row in enumerate(reader, start=2):
+        if not row or not row[0].strip():
+            continue
+        try:
+            day = date.fromisoformat(row[0].strip())
+        except ValueError as exc:
+            raise BadPayload(f"ECB history line {line_no}: bad date {row[0]!r}") from exc
+        for currency, cell in zip(header[1:], row[1:], strict=False):
+            cell = cell.strip()
+            if currency and cell and cell != "N/A":
+                yield day, currency, cell
+
+
+class EcbClient:
+    platform = "ecb"
+    entities = ("rates",)
+    max_window = None
+    default_lookback = timedelta(days=3)
+
+    def __init__(self, base_url: str, retry: RetryPolicy | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = HttpClient(platform=self.platform, retry=retry or RetryPolicy())
+
+    def _download(self) -> str:
+        text, _ = self.http.request("GET", self.base_url + HIST_PATH, operation="eurofxref-hist", parse=_unzip)
+        return text  # type: ignore[return-value]
+
+    def iter_pages(self, entity: str, window: Window) -> Iterator[Page]:
+        if entity != "rates":
+            raise ValueError(f"unknown ECB entity {entity!r}")
+        text = self._download()
+        first, last = window.start.date(), (window.end - timedelta(microseconds=1)).date()
+        records = [
+            RawRecord(
+                record_id=f"{day.isoformat()}:{currency}",
+                updated_at=datetime.combine(day, time(16), UTC),
+                payload={"rate_date": day.isoformat(), "base_currency": "EUR", "currency": currency,
+                         "rate": rate},
+            )
+            for day, currency, rate in parse_hist_csv(text)
+            if first <= day <= last
+        ]
+        yield Page(records, None)

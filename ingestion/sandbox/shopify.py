@@ -1,0 +1,330 @@
+"""Sandbox of the Shopify Admin REST API (orders and refunds), version 2025-10.
+
+Reproduces what a client must cope with: `X-Shopify-Access-Token` auth, `Link` header cursor
+pagination with opaque `page_info` (filters other than `limit` are rejected beside it), the
+`updated_at_min/max` filters, a per-shop leaky bucket reported in `X-Shopify-Shop-Api-Call-Limit`
+with 429 + `Retry-After` when full, and orders whose `updated_at` moves when they are cancelled,
+fulfilled or refunded later. Fault knobs per shop inject throttling bursts, 5xx, malformed pages
+and revoked tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from ingestion.sandbox.generator import ZERO_DECIMAL_CURRENCIES, Order, SandboxData
+from ingestion.sandbox.server import Request, Response, SandboxApp, SandboxClock
+
+API_VERSION = "2025-10"
+MAX_LIMIT = 250
+
+
+def sandbox_token(shop_id: str) -> str:
+    return f"shpat_sandbox_{shop_id.replace('-', '_')}"
+
+
+def _ts(value: datetime | None, tz: ZoneInfo) -> str | None:
+    return None if value is None else value.astimezone(tz).isoformat(timespec="seconds")
+
+
+def _amount(value: Decimal, currency: str) -> str:
+    return f"{value:.0f}" if currency in ZERO_DECIMAL_CURRENCIES else f"{value:.2f}"
+
+
+def _money_set(value: Decimal, currency: str) -> dict:
+    money = {"amount": _amount(value, currency), "currency_code": currency}
+    return {"shop_money": money, "presentment_money": money}
+
+
+def parse_ts(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp without offset: {value}")
+    return parsed
+
+
+def order_payload(order: Order, clock: datetime) -> dict:
+    """The REST representation of an order as the platform shows it at `clock`."""
+    tz = ZoneInfo(order.shop.timezone)
+    cur = order.currency
+    refunds = order.visible_refunds(clock)
+    refunded_total = sum((r.amount for r in refunds), Decimal("0"))
+    cancelled = order.cancelled_at is not None and order.cancelled_at <= clock
+    fulfilled = order.fulfilled_at is not None and order.fulfilled_at <= clock
+    if cancelled:
+        financial_status = "refunded"
+    elif refunds:
+        financial_status = "refunded" if refunded_total >= order.subtotal else "partially_refunded"
+    else:
+        financial_status = "paid"
+    c = order.customer
+    address = {"first_name": c.first_name, "last_name": c.last_name, "address1": c.address1,
+               "city": c.city, "zip": c.zip, "country_code": order.shop.country, "phone": c.phone}
+    return {
+        "id": order.order_id,
+        "admin_graphql_api_id": f"gid://shopify/Order/{order.order_id}",
+        "name": f"#{order.number}",
+        "order_number": order.number,
+        "email": c.email,
+        "phone": c.phone,
+        "created_at": _ts(order.created_at, tz),
+        "processed_at": _ts(order.created_at, tz),
+        "updated_at": _ts(order.updated_at(clock), tz),
+        "cancelled_at": _ts(order.cancelled_at, tz) if cancelled else None,
+        "cancel_reason": order.cancel_reason if cancelled else None,
+        "closed_at": None,
+        "test": order.is_test,
+        "currency": cur,
+        "presentment_currency": cur,
+        "financial_status": financial_status,
+        "fulfillment_status": "fulfilled" if fulfilled else None,
+        "taxes_included": False,
+        "total_line_items_price": _amount(order.total_line_items_price, cur),
+        "total_discounts": _amount(order.total_discounts, cur),
+        "subtotal_price": _amount(order.subtotal, cur),
+        "total_tax": _amount(order.tax, cur),
+        "total_price": _amount(order.total_price, cur),
+        "total_shipping_price_set": _money_set(order.shipping, cur),
+        "total_price_set": _money_set(order.total_price, cur),
+        "source_name": "web",
+        "customer": {"id": c.customer_id, "email": c.email, "first_name": c.first_name,
+                     "last_name": c.last_name, "phone": c.phone},
+        "billing_address": address,
+        "shipping_address": address,
+        "line_items": [
+            {
+                "id": li.line_item_id,
+                "product_id": li.product.product_id,
+                "variant_id": li.product.variant_id,
+                "sku": li.product.sku,
+                "title": li.product.title,
+                "quantity": li.quantity,
+                "price": _amount(li.price, cur),
+                "price_set": _money_set(li.price, cur),
+                "total_discount": _amount(li.total_discount, cur),
+                "fulfillable_quantity": 0 if (fulfilled or cancelled) else li.quantity,
+                "fulfillment_status": "fulfilled" if fulfilled else None,
+                "gift_card": False,
+                "taxable": True,
+            }
+            for li in order.lines
+        ],
+        "fulfillments": (
+            [{"id": order.order_id * 10 + 1, "status": "success", "created_at": _ts(order.fulfilled_at, tz)}]
+            if fulfilled else []
+        ),
+        "refunds": [
+            {
+                "id": r.refund_id,
+                "order_id": order.order_id,
+                "created_at": _ts(r.created_at, tz),
+                "processed_at": _ts(r.processed_at, tz),
+                "note": r.note,
+                "restock": True,
+                "refund_line_items": [
+                    {
+                        "id": r.refund_id * 10 + k,
+                        "line_item_id": rl.line_item_id,
+                        "quantity": rl.quantity,
+                        "restock_type": "return",
+                        "subtotal": _amount(rl.subtotal, cur),
+                        "subtotal_set": _money_set(rl.subtotal, cur),
+                        "total_tax": _amount(Decimal("0"), cur),
+                    }
+                    for k, rl in enumerate(r.lines)
+                ],
+                "transactions": [
+                    {"id": r.refund_id * 10 + 9, "kind": "refund", "status": "success",
+                     "amount": _amount(r.amount, cur), "currency": cur, "gateway": "shopify_payments"}
+                ],
+                "order_adjustments": [],
+            }
+            for r in refunds
+        ],
+    }
+
+
+@dataclass
+class ShopFaults:
+    """Fault knobs of one shop; counters are consumed one request at a time."""
+
+    throttle_next: int = 0  # next N requests answer 429 even with room in the bucket
+    server_error_next: int = 0  # next N requests answer 503
+    malformed_next: int = 0  # next N requests answer 200 with a truncated JSON body
+    token_revoked: bool = False
+
+
+class LeakyBucket:
+    def __init__(self, size: int, leak_per_second: float) -> None:
+        self.size, self.leak = size, leak_per_second
+        self.level, self.at = 0.0, time.monotonic()
+
+    def take(self) -> tuple[bool, int]:
+        now = time.monotonic()
+        self.level = max(0.0, self.level - (now - self.at) * self.leak)
+        self.at = now
+        if self.level + 1 > self.size:
+            return False, int(self.level)
+        self.level += 1
+        return True, round(self.level)
+
+
+class ShopifySandbox(SandboxApp):
+    def __init__(
+        self,
+        data: SandboxData,
+        clock: SandboxClock | None = None,
+        bucket_size: int = 40,
+        leak_per_second: float = 2.0,
+    ) -> None:
+        super().__init__()
+        self.data = data
+        self.clock = clock or SandboxClock()
+        self.tokens = {shop.shop_id: sandbox_token(shop.shop_id) for shop in data.shops}
+        self.faults = {shop.shop_id: ShopFaults() for shop in data.shops}
+        self._buckets = {shop.shop_id: LeakyBucket(bucket_size, leak_per_second) for shop in data.shops}
+        self._lock = threading.Lock()
+        self.base_path = ""  # set by the server wrapper so Link headers carry absolute URLs
+        prefix = rf"/(?P<shop>[a-z0-9-]+)/admin/api/{API_VERSION}"
+        self.route("GET", prefix + r"/orders\.json", self.list_orders)
+        self.route("GET", prefix + r"/orders/(?P<order_id>\d+)/refunds\.json", self.list_refunds)
+        self.route("GET", prefix + r"/shop\.json", self.get_shop)
+
+    # -- cross-cutting behaviour: auth, call limit, faults ------------------------------------
+    def _gate(self, request: Request) -> Response | None:
+        shop_id = request.params["shop"]
+        if shop_id not in self.tokens:
+            return Response.json({"errors": "Not Found"}, 404)
+        faults = self.faults[shop_id]
+        token = request.header("X-Shopify-Access-Token")
+        if faults.token_revoked or token != self.tokens[shop_id]:
+            return Response.json(
+                {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}, 401
+            )
+        bucket = self._buckets[shop_id]
+        with self._lock:
+            if faults.throttle_next > 0:
+                faults.throttle_next -= 1
+                allowed, level = False, bucket.size
+            else:
+                allowed, level = bucket.take()
+            request.headers["x-sandbox-call-limit"] = f"{level}/{bucket.size}"
+            if allowed and faults.server_error_next > 0:
+                faults.server_error_next -= 1
+                return Response.json({"errors": "Service Unavailable"}, 503,
+                                     {"X-Request-Id": self._request_id()})
+        if not allowed:
+            return Response.json(
+                {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
+                           "uninterrupted service."},
+                429,
+                {"Retry-After": "1.0", "X-Shopify-Shop-Api-Call-Limit": f"{bucket.size}/{bucket.size}"},
+            )
+        return None
+
+    def _request_id(self) -> str:
+        return f"sbx-{time.monotonic_ns():x}"
+
+    def _ok(self, request: Request, payload: dict, headers: dict[str, str] | None = None) -> Response:
+        shop_id = request.params["shop"]
+        head = {
+            "X-Shopify-Shop-Api-Call-Limit": request.headers["x-sandbox-call-limit"],
+            "X-Request-Id": self._request_id(),
+            **(headers or {}),
+        }
+        faults = self.faults[shop_id]
+        with self._lock:
+            if faults.malformed_next > 0:
+                faults.malformed_next -= 1
+                body = json.dumps(payload).encode()
+                return Response(200, body[: max(1, len(body) // 2)], {"Content-Type": "application/json", **head})
+        return Response.json(payload, 200, head)
+
+    # -- endpoints ------------------------------------------------------------------------------
+    def get_shop(self, request: Request) -> Response:
+        if (denied := self._gate(request)) is not None:
+            return denied
+        shop = self.data.shop(request.params["shop"])
+        return self._ok(request, {"shop": {
+            "id": zlib.crc32(shop.shop_id.encode()), "name": shop.name, "myshopify_domain":
+            f"{shop.shop_id}.myshopify.com", "currency": shop.currency, "iana_timezone": shop.timezone,
+            "country_code": shop.country, "plan_name": "basic"}})
+
+    def list_refunds(self, request: Request) -> Response:
+        if (denied := self._gate(request)) is not None:
+            return denied
+        now = self.clock.now()
+        order_id = int(request.params["order_id"])
+        for order in self.data.orders_by_shop[request.params["shop"]]:
+            if order.order_id == order_id and order.created_at <= now:
+                return self._ok(request, {"refunds": order_payload(order, now)["refunds"]})
+        return Response.json({"errors": "Not Found"}, 404)
+
+    def list_orders(self, request: Request) -> Response:
+        if (denied := self._gate(request)) is not None:
+            return denied
+        query = dict(request.query)
+        try:
+            limit = int(query.get("limit", "50"))
+        except ValueError:
+            return Response.json({"errors": {"limit": ["is not a number"]}}, 400)
+        if not 1 <= limit <= MAX_LIMIT:
+            return Response.json({"errors": {"limit": [f"must be between 1 and {MAX_LIMIT}"]}}, 400)
+        if "page_info" in query:
+            extra = set(query) - {"page_info", "limit", "fields"}
+            if extra:
+                return Response.json(
+                    {"errors": {"page_info": [f"cannot be combined with {', '.join(sorted(extra))}"]}}, 400)
+            try:
+                cursor = json.loads(base64.urlsafe_b64decode(query["page_info"].encode()))
+            except ValueError:
+                return Response.json({"errors": {"page_info": ["Invalid value."]}}, 400)
+        else:
+            cursor = {k: query[k] for k in ("updated_at_min", "updated_at_max", "status") if k in query}
+            cursor["order"] = query.get("order", "created_at desc")
+            if cursor["order"] not in ("updated_at asc", "created_at desc"):
+                return Response.json({"errors": {"order": ["is not supported by the sandbox"]}}, 400)
+        try:
+            lo = parse_ts(cursor["updated_at_min"]) if "updated_at_min" in cursor else None
+            hi = parse_ts(cursor["updated_at_max"]) if "updated_at_max" in cursor else None
+        except ValueError as exc:
+            return Response.json({"errors": {"updated_at": [str(exc)]}}, 400)
+
+        now = self.clock.now()
+        rows = []
+        for order in self.data.orders_by_shop[request.params["shop"]]:
+            if order.created_at > now:
+                continue
+            updated = order.updated_at(now)
+            if (lo is None or updated >= lo) and (hi is None or updated <= hi):
+                rows.append((updated, order))
+        if cursor["order"] == "updated_at asc":
+            rows.sort(key=lambda r: (r[0], r[1].order_id))
+            key = lambda r: [r[0].isoformat(), r[1].order_id]  # noqa: E731
+            after = cursor.get("after")
+            if after is not None:
+                rows = [r for r in rows if key(r) > after]
+        else:
+            rows.sort(key=lambda r: (r[1].created_at, r[1].order_id), reverse=True)
+            key = lambda r: [r[1].created_at.isoformat(), r[1].order_id]  # noqa: E731
+            after = cursor.get("after")
+            if after is not None:
+                rows = [r for r in rows if key(r) < after]
+        page, rest = rows[:limit], rows[limit:]
+        headers = {}
+        if rest:
+            next_cursor = {**{k: v for k, v in cursor.items() if k != "after"}, "after": key(page[-1])}
+            token = base64.urlsafe_b64encode(json.dumps(next_cursor).encode()).decode()
+            url = (f"{self.base_path}/{request.params['shop']}/admin/api/{API_VERSION}/orders.json?"
+                   + urlencode({"limit": limit, "page_info": token}))
+            headers["Link"] = f'<{url}>; rel="next"'
+        return self._ok(request, {"orders": [order_payload(o, now) for _, o in page]}, headers)
