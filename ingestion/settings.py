@@ -1,0 +1,47 @@
+"""Where things live, from the environment (see .env.example), with defaults under the project."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    lake_dir: Path
+    warehouse_path: Path
+    stores_file: Path
+    outbox_path: Path
+    reporting_currency: str
+    alert_webhook_url: str | None
+    sync_workers: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+
+        def path(name: str, default: Path) -> Path:
+            value = env.get(name)
+            return Path(value).expanduser().resolve() if value else default
+
+        warehouse = path("KPI_WAREHOUSE_PATH", PROJECT_ROOT / "warehouse" / "kpi.duckdb")
+        return cls(
+            lake_dir=path("KPI_LAKE_DIR", PROJECT_ROOT / "lake"),
+            warehouse_path=warehouse,
+            stores_file=path("KPI_STORES_FILE", PROJECT_ROOT / "stores.yaml"),
+            outbox_path=path("KPI_ALERT_OUTBOX", warehouse.parent / "alerts_outbox.jsonl"),
+            reporting_currency=env.get("KPI_REPORTING_CURRENCY", "USD"),
+            alert_webhook_url=env.get("KPI_ALERT_WEBHOOK_URL") or None,
+            sync_workers=int(env.get("KPI_SYNC_WORKERS", "4")),
+        )
+
+    def export(self) -> None:
+        """Publish the resolved paths to the environment, where dbt's env_var() reads them."""
+        os.environ["KPI_LAKE_DIR"] = str(self.lake_dir)
+        os.environ["KPI_WAREHOUSE_PATH"] = str(self.warehouse_path)
+        os.environ["KPI_REPORTING_CURRENCY"] = self.reporting_currency
+        self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        self.lake_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,135 @@
+"""`kpi`: run the pipeline from the command line.
+
+  kpi demo                                   sandbox marketplaces -> lake -> dbt -> checks -> alerts
+  kpi run --stores FILE --start D --end D    the same pipeline for the stores a file declares
+  kpi sandbox [--port-shopify N]             serve the sandbox marketplaces until interrupted
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from ingestion.errors import ConfigError
+
+
+def _progress(message: str, began: float) -> None:
+    print(f"[{time.monotonic() - began:6.1f}s] {message}", flush=True)
+
+
+def _run(stores_file: Path, start: date, end: date, began: float) -> int:
+    # Imported late: loading the definitions resolves settings from the environment set above.
+    from dagster import DagsterInstance
+
+    from ingestion.config import load_stores
+    from ingestion.settings import Settings
+    from orchestration.launch import ensure_dagster_home, run_alert_sensor, run_pipeline, summary_text
+
+    stores = load_stores(stores_file)  # fail fast, naming file, line and field
+    os.environ["KPI_STORES_FILE"] = str(stores_file.resolve())
+    settings = Settings.from_env()
+    settings.export()
+    home = ensure_dagster_home()
+    _progress(f"{len(stores.stores)} store(s) from {stores_file}; Dagster instance in {home}", began)
+    with DagsterInstance.get() as instance:
+        _progress(f"pipeline run: sync {start}..{end} -> raw lake -> dbt build -> checks ...", began)
+        outcome = run_pipeline(instance, start, end)
+        _progress(
+            f"pipeline {'succeeded' if outcome.success else 'FAILED'} in {outcome.seconds:.0f}s "
+            f"({outcome.materialized} assets, {len(outcome.checks_passed)} checks passed, "
+            f"{len(outcome.checks_failed)} failed)",
+            began,
+        )
+        _progress("alerts sensor: failed checks and new KPI alert rows -> alert job ...", began)
+        alerts, _ = run_alert_sensor(instance)
+        _progress(f"{alerts.requested} alert run(s), {alerts.delivered} alert(s) delivered", began)
+        if settings.warehouse_path.exists():
+            print(summary_text(settings, outcome, alerts))
+    return 0 if outcome.success else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ingestion.sandbox.run import default_history, start_sandbox
+    from ingestion.settings import Settings
+
+    began = time.monotonic()
+    start, end = default_history(args.days)
+    _progress(f"starting the sandbox marketplaces ({args.days} days of history, seed {args.seed}) ...", began)
+    sandbox = start_sandbox(seed=args.seed, start=start, end=end)
+    try:
+        _progress(
+            f"sandbox up: Shopify at {sandbox.shopify_url} ({len(sandbox.data.shops)} shops, "
+            f"{sandbox.data.order_count():,} orders), ECB at {sandbox.ecb_url}",
+            began,
+        )
+        os.environ.update(sandbox.credentials_env())
+        stores_file = sandbox.write_stores_file(Settings.from_env().warehouse_path.parent / "sandbox_stores.yaml")
+        return _run(stores_file, start, end, began)
+    finally:
+        sandbox.stop()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    began = time.monotonic()
+    if args.end < args.start:
+        raise ConfigError(f"--end {args.end} is before --start {args.start}")
+    return _run(Path(args.stores), args.start, args.end, began)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from ingestion.sandbox.run import default_history, start_sandbox
+
+    start, end = default_history(args.days)
+    sandbox = start_sandbox(seed=args.seed, start=start, end=end, ports=(args.port_shopify, args.port_ecb))
+    for key, value in sandbox.credentials_env().items():
+        print(f"export {key}={value}")
+    path = sandbox.write_stores_file(Path(args.stores_out))
+    print(f"# sandbox: Shopify {sandbox.shopify_url}, ECB {sandbox.ecb_url}; stores file {path}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sandbox.stop()
+    return 0
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kpi", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="the whole pipeline on the sandbox marketplaces into the warehouse")
+    demo.add_argument("--days", type=int, default=365, help="days of sandbox history (default 365)")
+    demo.add_argument("--seed", type=int, default=20261122)
+    demo.set_defaults(func=cmd_demo)
+    run = sub.add_parser("run", help="the pipeline for the stores declared in a YAML file")
+    run.add_argument("--stores", required=True, help="stores file (see stores.example.yaml)")
+    run.add_argument("--start", required=True, type=_date, help="first partition day (UTC), YYYY-MM-DD")
+    run.add_argument("--end", required=True, type=_date, help="last partition day (UTC), inclusive")
+    run.set_defaults(func=cmd_run)
+    sandbox = sub.add_parser("sandbox", help="serve the sandbox marketplaces (for `make dev`)")
+    sandbox.add_argument("--days", type=int, default=365)
+    sandbox.add_argument("--seed", type=int, default=20261122)
+    sandbox.add_argument("--port-shopify", type=int, default=8711)
+    sandbox.add_argument("--port-ecb", type=int, default=8712)
+    sandbox.add_argument("--stores-out", default="warehouse/sandbox_stores.yaml")
+    sandbox.set_defaults(func=cmd_sandbox)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"kpi: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Alerting: a sensor turns failed checks and new KPI alert rows into runs of the alert job, which
+records each alert in the outbox and posts it to the webhook, once."""
+
+import hashlib
+import json
+
+import dagster as dg
+import duckdb
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+from alerting.kpi_alerts import actionable_alerts
+from alerting.outbox import Alert, Outbox
+from orchestration.defs.resources import KpiResource
+
+KPI_ALERTS_KEY = dg.AssetKey(["marts", "kpi_alerts"])
+
+
+class AlertItem(dg.Config):
+    alert_key: str
+    source: str
+    severity: str
+    title: str
+    body: str
+    subject: str = ""
+    details_json: str = "{}"
+
+
+class AlertBatch(dg.Config):
+    alerts: list[AlertItem]
+
+
+@dg.op(retry_policy=dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL))
+def deliver_alerts(context: dg.OpExecutionContext, config: AlertBatch, kpi: KpiResource) -> dict:
+    settings = kpi.settings()
+    outbox = Outbox(settings.outbox_path)
+    alerts = [
+        Alert(a.alert_key, a.source, a.severity, a.title, a.body, a.subject, json.loads(a.details_json))
+        for a in config.alerts
+    ]
+    report = outbox.deliver(alerts, settings.alert_webhook_url)
+    context.log.info(
+        f"delivered {len(report.delivered)}, already sent {len(report.skipped)}, failed {len(report.failed)} "
+        f"(outbox {settings.outbox_path})"
+    )
+    if report.failed:
+        # failing the op makes Dagster retry it; delivered alerts are not sent again
+        raise dg.Failure(f"{len(report.failed)} alert(s) could not be delivered: {report.failed}")
+    return {"delivered": len(report.delivered), "skipped": len(report.skipped)}
+
+
+@dg.job(tags={"kind": "alert"}, description="Delivers a batch of alerts to the outbox and the webhook.")
+def alert_job():
+    deliver_alerts()
+
+
+def check_alert(record) -> Alert:
+    evaluation = record.event.dagster_event.event_specific_data if record.event else None
+    severity = "critical"
+    description = ""
+    if evaluation is not None:
+        severity = "critical" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warning"
+        description = evaluation.description or ""
+    key = record.key
+    return Alert(
+        alert_key=f"check:{key.asset_key.to_user_string()}:{key.name}:{record.id}",
+        source="check",
+        severity=severity,
+        title=f"[{severity.upper()}] check {key.name} failed on {key.asset_key.to_user_string()}",
+        body=description or f"Asset check {key.name} failed in run {record.run_id}.",
+        subject=f"asset:{key.asset_key.to_user_string()}",
+        details={"run_id": record.run_id, "partition": record.partition, "record_id": record.id},
+    )
+
+
+def _item(alert: Alert) -> dict:
+    return {"alert_key": alert.alert_key, "source": alert.source, "severity": alert.severity, "title": alert.title,
+            "body": alert.body, "subject": alert.subject, "details_json": json.dumps(alert.details, default=str)}
+
+
+@dg.sensor(
+    job=alert_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Failed asset checks and new actionable rows of marts.kpi_alerts -> one alert_job run.",
+)
+def alerts_sensor(context: dg.SensorEvaluationContext, kpi: KpiResource):
+    cursor = json.loads(context.cursor or "{}")
+    seen_checks: dict[str, int] = cursor.get("checks", {})
+    alerts: list[Alert] = []
+
+    for check_key in sorted(context.repository_def.asset_graph.asset_check_keys, key=str):
+        record = context.instance.get_latest_asset_check_evaluation_record(check_key)
+        name = check_key.to_user_string()
+        if record is None or seen_checks.get(name) == record.id:
+            continue
+        if record.status == AssetCheckExecutionRecordStatus.FAILED:
+            alerts.append(check_alert(record))
+        if record.status in (AssetCheckExecutionRecordStatus.FAILED, AssetCheckExecutionRecordStatus.SUCCEEDED):
+            seen_checks[name] = record.id
+
+    kpi_cursor = cursor.get("kpi_alerts_storage_id")
+    latest = context.instance.fetch_materializations(KPI_ALERTS_KEY, limit=1).records
+    if latest and latest[0].storage_id != kpi_cursor:
+        try:
+            alerts.extend(actionable_alerts(kpi.settings().warehouse_path))
+            kpi_cursor = latest[0].storage_id
+        except duckdb.IOException as exc:  # a writer holds the warehouse: read it on a later tick
+            context.log.info(f"warehouse busy, kpi alerts deferred: {exc}")
+
+    new_cursor = json.dumps({"checks": seen_checks, "kpi_alerts_storage_id": kpi_cursor})
+    if not alerts:
+        return dg.SensorResult(skip_reason="no new failed checks or KPI alerts", cursor=new_cursor)
+    keys = sorted(a.alert_key for a in alerts)
+    run_key = hashlib.sha256("|".join(keys).encode()).hexdigest()[:16]
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=run_key,
+                run_config=dg.RunConfig(ops={"deliver_alerts": {"config": {"alerts": [_item(a) for a in alerts]}}}),
+                tags={"alert/count": str(len(alerts))},
+            )
+        ],
+        cursor=new_cursor,
+    )

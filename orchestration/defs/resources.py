@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from ingestion.config import StoreConfig, StoresFile, load_stores
+from ingestion.lake import RawLake
+from ingestion.settings import Settings
+from ingestion.sync_log import SyncLog
+from orchestration.dbt_project import dbt_project
+
+
+class KpiResource(dg.ConfigurableResource):
+    """Paths and the stores file, read from the environment when a run uses them (not at import)."""
+
+    stores_file: str | None = None
+
+    def settings(self) -> Settings:
+        return Settings.from_env()
+
+    def stores_config(self) -> StoresFile:
+        return load_stores(Path(self.stores_file) if self.stores_file else self.settings().stores_file)
+
+    def stores(self, platform: str, only: list[str] | None = None) -> list[StoreConfig]:
+        stores = [s for s in self.stores_config().stores if s.platform == platform]
+        if only:
+            unknown = sorted(set(only) - {s.store_id for s in stores})
+            if unknown:
+                raise dg.Failure(f"unknown {platform} store(s) in run config: {', '.join(unknown)}")
+            stores = [s for s in stores if s.store_id in only]
+        return stores
+
+    def lake(self) -> RawLake:
+        return RawLake(self.settings().lake_dir)
+
+    def sync_log(self) -> SyncLog:
+        return SyncLog(self.settings().lake_dir)
+
+
+def _dbt_executable() -> str:
+    # The venv's dbt, so that running without an activated venv still finds it.
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "kpi": KpiResource(),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=_dbt_executable()),
+        }
+    )
