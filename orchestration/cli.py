@@ -53,13 +53,13 @@ def _run(stores_file: Path, start: date, end: date, began: float) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ingestion.sandbox.run import default_history, start_sandbox
+    from ingestion.sandbox.run import default_history, demo_incidents, start_sandbox
     from ingestion.settings import Settings
 
     began = time.monotonic()
     start, end = default_history(args.days)
     _progress(f"starting the sandbox marketplaces ({args.days} days of history, seed {args.seed}) ...", began)
-    sandbox = start_sandbox(seed=args.seed, start=start, end=end)
+    sandbox = start_sandbox(seed=args.seed, start=start, end=end, incidents=demo_incidents(end))
     try:
         _progress(
             f"sandbox up: Shopify at {sandbox.shopify_url} ({len(sandbox.data.shops)} shops, "

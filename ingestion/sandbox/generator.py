@@ -49,6 +49,17 @@ DEMO_SHOPS: tuple[SandboxShop, ...] = (
 
 
 @dataclass(frozen=True)
+class Incident:
+    """A product recall: on `day` (local) the shop refunds most recent orders of one SKU at once."""
+
+    shop_id: str
+    day: date
+    sku: str
+    share: float = 0.8  # share of affected orders refunded
+    reach_days: int = 14  # orders of the last N days are affected
+
+
+@dataclass(frozen=True)
 class Product:
     product_id: int
     variant_id: int
@@ -216,7 +227,34 @@ def shop_index(shop: SandboxShop, shops: tuple[SandboxShop, ...]) -> int:
     return next(i for i, s in enumerate(shops) if s.shop_id == shop.shop_id)
 
 
-def orders_for_day(seed: int, shop: SandboxShop, shop_no: int, day: date) -> list[Order]:
+def _recall_refund(order_id: int, created_at: datetime, lines: list[LineItem], shop: SandboxShop,
+                   day: date, incidents: tuple[Incident, ...]) -> Refund | None:
+    for incident in incidents:
+        if incident.shop_id != shop.shop_id or not (
+            incident.day - timedelta(days=incident.reach_days) <= day < incident.day
+        ):
+            continue
+        recalled = [li for li in lines if li.product.sku == incident.sku]
+        # its own RNG, so that an incident changes nothing else in the shop's data
+        if not recalled or random.Random(f"recall:{order_id}").random() >= incident.share:
+            continue
+        at = datetime.combine(incident.day, time(11), ZoneInfo(shop.timezone)).astimezone(UTC)
+        if at <= created_at:
+            continue
+        return Refund(
+            refund_id=order_id * 10 + 6,
+            created_at=at,
+            processed_at=at,
+            lines=tuple(RefundLine(li.line_item_id, li.quantity, li.price * li.quantity - li.total_discount)
+                        for li in recalled),
+            note=f"recall {incident.sku}",
+        )
+    return None
+
+
+def orders_for_day(
+    seed: int, shop: SandboxShop, shop_no: int, day: date, incidents: tuple[Incident, ...] = ()
+) -> list[Order]:
     """Every order placed on `day` in the shop's local calendar, with its full future timeline."""
     rng = random.Random(f"{seed}:{shop.shop_id}:{day.isoformat()}")
     tz = ZoneInfo(shop.timezone)
@@ -273,7 +311,10 @@ def orders_for_day(seed: int, shop: SandboxShop, shop_no: int, day: date) -> lis
             )
         else:
             fulfilled_at = created_at + timedelta(hours=rng.uniform(4, 70))
-            if rng.random() < 0.08:
+            recall = _recall_refund(order_id, created_at, lines, shop, day, incidents)
+            if recall is not None:
+                refunds.append(recall)
+            if rng.random() < 0.08 and recall is None:
                 line = rng.choice(lines)
                 qty = rng.randint(1, line.quantity)
                 refunded = money(
@@ -318,18 +359,20 @@ class SandboxData:
     shops: tuple[SandboxShop, ...]
     start: date
     end: date  # inclusive local day
+    incidents: tuple[Incident, ...] = ()
     orders_by_shop: dict[str, list[Order]] = field(default_factory=dict)
 
     @classmethod
     def generate(
-        cls, seed: int, start: date, end: date, shops: tuple[SandboxShop, ...] = DEMO_SHOPS
+        cls, seed: int, start: date, end: date, shops: tuple[SandboxShop, ...] = DEMO_SHOPS,
+        incidents: tuple[Incident, ...] = (),
     ) -> SandboxData:
-        data = cls(seed=seed, shops=shops, start=start, end=end)
+        data = cls(seed=seed, shops=shops, start=start, end=end, incidents=incidents)
         for no, shop in enumerate(shops):
             orders: list[Order] = []
             day = start
             while day <= end:
-                orders.extend(orders_for_day(seed, shop, no, day))
+                orders.extend(orders_for_day(seed, shop, no, day, incidents))
                 day += timedelta(days=1)
             data.orders_by_shop[shop.shop_id] = orders
         return data

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from ingestion.sandbox.ecb import EcbSandbox
-from ingestion.sandbox.generator import DEMO_SHOPS, SandboxData, SandboxShop
+from ingestion.sandbox.generator import DEMO_SHOPS, Incident, SandboxData, SandboxShop
 from ingestion.sandbox.server import SandboxClock, SandboxServer
 from ingestion.sandbox.shopify import ShopifySandbox, sandbox_token
 
@@ -82,13 +82,19 @@ def start_sandbox(
     ports: tuple[int, int] = (0, 0),
     bucket_size: int = 40,
     leak_per_second: float = 2.0,
+    incidents: tuple[Incident, ...] = (),
 ) -> Sandbox:
-    data = SandboxData.generate(seed, start, end, shops)
+    data = SandboxData.generate(seed, start, end, shops, incidents)
     clock = clock or SandboxClock()
     shopify = ShopifySandbox(data, clock, bucket_size=bucket_size, leak_per_second=leak_per_second)
     servers = [SandboxServer(shopify, port=ports[0]).start(), SandboxServer(EcbSandbox(), port=ports[1]).start()]
     shopify.base_path = servers[0].base_url
     return Sandbox(data, clock, shopify, servers)
+
+
+def demo_incidents(end: date) -> tuple[Incident, ...]:
+    """The demo's story: two days ago the UK shop recalled its USB camp lamp."""
+    return (Incident("acme-uk", end - timedelta(days=2), "LAMP-USB"),)
 
 
 def default_history(days: int = 365, today: date | None = None) -> tuple[date, date]:

@@ -1,0 +1,139 @@
+"""The whole pipeline on the sandbox: ingest -> raw lake -> dbt -> checks -> sensor -> alert job.
+
+KPI values are asserted exactly against tests/kpi_oracle.py, which computes them from the
+generator's orders without touching the lake, the API payloads or dbt.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import dagster as dg
+import duckdb
+import pytest
+
+from alerting.outbox import Outbox
+from ingestion.sandbox.generator import Incident
+from tests.conftest import utc
+from tests.kpi_oracle import daily_kpis, rate_to
+
+pytestmark = pytest.mark.e2e
+
+START, END = date(2026, 6, 1), date(2026, 7, 15)
+CLOCK = utc(2026, 7, 16)  # the sandbox's now: midnight UTC after the last partition
+
+
+@pytest.fixture
+def pipeline_env(settings, make_sandbox, monkeypatch):
+    sandbox = make_sandbox(START, END, CLOCK, bucket_size=80, leak_per_second=20,
+                           incidents=(Incident("acme-uk", date(2026, 7, 13), "LAMP-USB"),))
+    for key, value in sandbox.credentials_env().items():
+        monkeypatch.setenv(key, value)
+    stores_file = sandbox.write_stores_file(settings.warehouse_path.parent / "stores.yaml")
+    monkeypatch.setenv("KPI_STORES_FILE", str(stores_file))
+    return sandbox
+
+
+def _kpi_rows(settings) -> dict:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        cur = con.execute("select * from marts.kpi_daily")
+        cols = [d[0] for d in cur.description]
+        return {(r["store_id"], r["kpi_date"]): r for r in (dict(zip(cols, row, strict=True)) for row in cur.fetchall())}
+
+
+def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
+    from orchestration.launch import run_alert_sensor, run_pipeline
+
+    sandbox = pipeline_env
+    with dg.instance_for_test() as instance:
+        outcome = run_pipeline(instance, START, END)
+        assert outcome.success, outcome
+        assert outcome.checks_failed == []
+        assert "raw/shopify/orders:raw_orders_expectations" in outcome.checks_passed
+        assert "raw/shopify/orders:all_stores_synced" in outcome.checks_passed
+
+        rows = _kpi_rows(settings)
+        expected = daily_kpis(sandbox.data, CLOCK)
+
+        # A few store-days spelled out: Prime Day in the US, a Sunday in Japan (FX carried from
+        # Friday), a day with refunds in Germany.
+        us = rows[("acme-us", date(2026, 7, 8))]
+        exp = expected[("acme-us", date(2026, 7, 8))]
+        assert (us["orders"], us["units"]) == (exp.orders, exp.units)
+        assert (Decimal(us["gmv"]), Decimal(us["discounts"])) == (exp.gmv, exp.discounts)
+        assert Decimal(us["net_sales"]) == exp.net_sales
+        assert us["aov"] == pytest.approx(float(exp.gmv / exp.orders), rel=1e-12)
+        assert us["gmv_reporting"] == pytest.approx(float(exp.gmv), rel=1e-12)  # USD store: rate 1
+
+        jp = rows[("acme-jp", date(2026, 6, 14))]
+        exp = expected[("acme-jp", date(2026, 6, 14))]
+        jpy_usd = rate_to("JPY", "USD", date(2026, 6, 12))  # Sunday -> Friday's ECB rate
+        assert jp["gmv_reporting"] == pytest.approx(float(exp.gmv) * jpy_usd, rel=1e-9)
+        assert jp["net_sales_reporting"] == pytest.approx(float(exp.net_sales) * jpy_usd, rel=1e-9)
+
+        refund_days = [k for k, v in expected.items() if k[0] == "acme-de" and v.refund_amount > 0]
+        assert refund_days, "the fixture should hold German refunds"
+        de_day = refund_days[len(refund_days) // 2]
+        assert Decimal(rows[de_day]["refund_amount"]) == expected[de_day].refund_amount
+
+        # And every store-day of the mart, every KPI.
+        for key, exp in expected.items():
+            if not (START <= key[1] <= END):
+                continue
+            row = rows[key]
+            rate = rate_to(row["currency_code"], "USD", key[1])
+            assert (row["orders"], row["units"], row["refunded_units"]) == (exp.orders, exp.units, exp.refunded_units), key
+            assert Decimal(row["gmv"]) == exp.gmv, key
+            assert Decimal(row["discounts"]) == exp.discounts, key
+            assert Decimal(row["refund_amount"]) == exp.refund_amount, key
+            assert Decimal(row["net_sales"]) == exp.net_sales, key
+            assert row["gmv_reporting"] == pytest.approx(float(exp.gmv) * rate, rel=1e-9, abs=1e-9), key
+            assert row["refund_amount_reporting"] == pytest.approx(float(exp.refund_amount) * rate, rel=1e-9,
+                                                                   abs=1e-9), key
+        zero_days = [k for k in rows if k not in expected and START <= k[1] <= END]
+        assert all(rows[k]["orders"] == 0 and rows[k]["refund_amount"] == 0 for k in zero_days)
+
+        # Alerts: the sensor sends each actionable KPI alert once; a second tick sends nothing new.
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            actionable = con.execute("select count(*) from marts.kpi_alerts where is_actionable").fetchone()[0]
+        assert actionable >= 1
+        first, cursor = run_alert_sensor(instance)
+        assert first.delivered == actionable
+        again, _ = run_alert_sensor(instance, cursor)
+        assert again.requested == 0
+        delivered = [r for r in Outbox(settings.outbox_path).history() if r["status"] == "delivered"]
+        assert len(delivered) == actionable
+        recall = [r for r in delivered if r["details"]["rule_id"] == "refund_rate_spike"
+                  and r["details"]["store_id"] == "acme-uk" and r["details"]["kpi_date"] == "2026-07-13"]
+        assert len(recall) == 1, delivered
+        exp = expected[("acme-uk", date(2026, 7, 13))]
+        assert recall[0]["details"]["kpi_value"] == pytest.approx(float(exp.refund_amount / exp.gmv), rel=1e-12)
+
+
+def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_env):
+    """A revoked token: the sync is recorded as auth_invalid, the blocking check fails the ingest run,
+    the marts are not rebuilt, and the failed check reaches the outbox exactly once."""
+    from orchestration.launch import run_alert_sensor, run_pipeline
+    from ingestion.sync_log import SyncLog
+
+    sandbox = pipeline_env
+    sandbox.shopify.faults["acme-de"].token_revoked = True
+    with dg.instance_for_test() as instance:
+        outcome = run_pipeline(instance, date(2026, 7, 14), END)
+        assert not outcome.success and outcome.failed_job == "kpi_ingest"
+        assert "raw/shopify/orders:all_stores_synced" in outcome.checks_failed
+        assert not settings.warehouse_path.exists(), "the transform job must not run after a failed ingest"
+
+        attempts = [a for a in SyncLog(settings.lake_dir).entries() if a["store_id"] == "acme-de"]
+        assert [a["error_class"] for a in attempts] == ["auth_invalid"]
+        assert attempts[0]["http_status"] == 401
+
+        result, cursor = run_alert_sensor(instance)
+        assert result.delivered == 1
+        (alert,) = Outbox(settings.outbox_path).history()
+        assert alert["source"] == "check" and "all_stores_synced" in alert["title"]
+        assert "acme-de: auth_invalid" in alert["body"]
+        assert run_alert_sensor(instance, cursor)[0].requested == 0
+        assert json.loads(cursor)["checks"]
