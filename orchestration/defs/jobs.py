@@ -6,7 +6,10 @@ blocking check fails (a store's sync or the great-expectations suite on the batc
 are never rebuilt from data that failed those checks.
 """
 
+from datetime import datetime, timedelta
+
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from orchestration.defs.ingestion import RAW_CONFIG_STORES, RAW_ECB_RATES, RAW_SHOPIFY_ORDERS
 from orchestration.partitions import daily_partitions
@@ -26,10 +29,22 @@ kpi_transform = dg.define_asset_job(
     description="Land the stores file, then dbt build: staging, intermediate, marts and their tests.",
 )
 
-# 02:15 UTC: yesterday's partition, with each source's look-back re-reading late changes.
-kpi_ingest_schedule = dg.build_schedule_from_partitioned_job(
-    kpi_ingest, hour_of_day=2, minute_of_hour=15, default_status=dg.DefaultScheduleStatus.RUNNING
-)
+
+
+def daily_range(scheduled: datetime) -> tuple[str, str]:
+    """Yesterday (now complete) and today (filling) as one range; look-backs re-read late changes."""
+    today = scheduled.date()
+    return (today - timedelta(days=1)).isoformat(), today.isoformat()
+
+
+@dg.schedule(job=kpi_ingest, cron_schedule="15 2 * * *", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.RUNNING)
+def kpi_ingest_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    start, end = daily_range(context.scheduled_execution_time)
+    return dg.RunRequest(
+        run_key=f"daily:{end}",
+        tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
+    )
 
 
 @dg.run_status_sensor(

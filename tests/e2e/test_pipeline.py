@@ -16,7 +16,7 @@ import pytest
 
 from alerting.outbox import Outbox
 from ingestion.sandbox.generator import Incident
-from tests.conftest import utc
+from tests.conftest import DBT_DIR, utc
 from tests.kpi_oracle import daily_kpis, rate_to
 
 pytestmark = pytest.mark.e2e
@@ -94,6 +94,17 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
                                                                    abs=1e-9), key
         zero_days = [k for k in rows if k not in expected and START <= k[1] <= END]
         assert all(rows[k]["orders"] == 0 and rows[k]["refund_amount"] == 0 for k in zero_days)
+
+        # Every column the marts hold is documented, and no buyer personal data reaches them.
+        documented = json.loads((DBT_DIR / "target" / "manifest.json").read_text())["nodes"]
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            built = con.execute("select table_name, column_name from information_schema.columns "
+                                "where table_schema = 'marts'").fetchall()
+            leaked = con.execute("select count(*) from marts.fct_orders where buyer_id_hash like '%@%'").fetchone()[0]
+        for table, column in built:
+            assert column in documented[f"model.kpi_platform.{table}"]["columns"], (table, column)
+        assert not {c for _, c in built} & {"email", "phone", "first_name", "last_name", "address1", "customer"}
+        assert leaked == 0
 
         # Alerts: the sensor sends each actionable KPI alert once; a second tick sends nothing new.
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:

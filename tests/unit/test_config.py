@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from ingestion.config import load_stores
+from ingestion.errors import ConfigError
+
+GOOD = """\
+stores:
+  - store_id: acme-us
+    platform: shopify
+    name: Acme US
+    marketplace: shopify-us
+    region: NA
+    country: US
+    timezone: America/New_York
+    currency: USD
+    credentials:
+      access_token_env: SHOPIFY_TOKEN_ACME_US
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "stores.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_good_file_loads_with_defaults(tmp_path):
+    stores = load_stores(write(tmp_path, GOOD))
+    (store,) = stores.stores
+    assert store.api_base_url == "https://acme-us.myshopify.com"
+    assert store.lookback_days == 2
+    assert stores.fx.base_url == "https://www.ecb.europa.eu"
+
+
+def test_bad_timezone_names_file_line_and_field(tmp_path):
+    path = write(tmp_path, GOOD.replace("America/New_York", "America/New_Yrok"))
+    with pytest.raises(ConfigError) as err:
+        load_stores(path)
+    assert f"{path}:8: stores[0].timezone: 'America/New_Yrok' is not an IANA time zone" in str(err.value)
+
+
+def test_missing_and_unknown_fields_are_named(tmp_path):
+    path = write(tmp_path, GOOD.replace("    currency: USD\n", "    currncy: USD\n"))
+    with pytest.raises(ConfigError) as err:
+        load_stores(path)
+    text = str(err.value)
+    assert "stores[0].currency: Field required" in text
+    assert f"{path}:9: stores[0].currncy: Extra inputs are not permitted" in text
+
+
+def test_duplicate_store_and_bad_yaml(tmp_path):
+    doubled = GOOD + GOOD.split("stores:\n", 1)[1]
+    with pytest.raises(ConfigError, match="acme-us' is declared twice"):
+        load_stores(write(tmp_path, doubled))
+    with pytest.raises(ConfigError, match=r"stores.yaml:\d+: not valid YAML"):
+        load_stores(write(tmp_path, "stores: [\n  - {store_id: x"))
+    with pytest.raises(ConfigError, match="cannot read stores file"):
+        load_stores(tmp_path / "missing.yaml")
+
+
+def test_missing_secret_names_the_env_var(tmp_path, monkeypatch):
+    monkeypatch.delenv("SHOPIFY_TOKEN_ACME_US", raising=False)
+    (store,) = load_stores(write(tmp_path, GOOD)).stores
+    with pytest.raises(ConfigError, match="SHOPIFY_TOKEN_ACME_US"):
+        store.secret()

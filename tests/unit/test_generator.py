@@ -1,0 +1,39 @@
+from datetime import date, timedelta
+
+from ingestion.sandbox.generator import DEMO_SHOPS, Incident, SandboxData, orders_for_day, seasonal_factor
+
+
+def test_a_day_is_the_same_whatever_range_it_is_generated_in():
+    short = SandboxData.generate(3, date(2026, 3, 10), date(2026, 3, 12))
+    long = SandboxData.generate(3, date(2026, 3, 1), date(2026, 3, 31))
+    day = [o.order_id for o in short.orders_by_shop["acme-jp"] if o.order_id // 10_000 % 10_000 == 2260]
+    assert day and all(any(o.order_id == i for o in long.orders_by_shop["acme-jp"]) for i in day)
+    assert orders_for_day(3, DEMO_SHOPS[0], 0, date(2026, 3, 11)) == orders_for_day(3, DEMO_SHOPS[0], 0,
+                                                                                     date(2026, 3, 11))
+
+
+def test_black_friday_and_weekends_lift_demand():
+    us = DEMO_SHOPS[0]
+    assert seasonal_factor(date(2026, 11, 27), us) > 2.5 * seasonal_factor(date(2026, 11, 18), us)
+    assert seasonal_factor(date(2026, 3, 14), us) > seasonal_factor(date(2026, 3, 10), us)
+
+
+def test_refunds_come_after_their_order_and_ids_are_unique():
+    data = SandboxData.generate(5, date(2026, 1, 1), date(2026, 2, 28))
+    orders = [o for shop in data.orders_by_shop.values() for o in shop]
+    assert len({o.order_id for o in orders}) == len(orders)
+    refunded = [o for o in orders if o.refunds and o.cancelled_at is None]
+    assert len(refunded) > 0.04 * len(orders)
+    assert all(r.created_at > o.created_at + timedelta(days=2) for o in refunded for r in o.refunds)
+    assert any(o.is_test for o in orders) and any(o.cancelled_at for o in orders)
+    assert {o.currency for o in orders} == {"USD", "EUR", "GBP", "JPY"}
+
+
+def test_recall_incident_refunds_the_sku_on_the_day_and_changes_nothing_else():
+    incident = Incident("acme-uk", date(2026, 2, 20), "LAMP-USB")
+    base = SandboxData.generate(5, date(2026, 2, 1), date(2026, 2, 28))
+    hit = SandboxData.generate(5, date(2026, 2, 1), date(2026, 2, 28), incidents=(incident,))
+    recalls = [r for o in hit.orders_by_shop["acme-uk"] for r in o.refunds if r.note == "recall LAMP-USB"]
+    assert len(recalls) >= 5
+    assert len(base.orders_by_shop["acme-uk"]) == len(hit.orders_by_shop["acme-uk"])
+    assert base.orders_by_shop["acme-us"] == hit.orders_by_shop["acme-us"]

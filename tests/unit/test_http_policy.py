@@ -1,0 +1,61 @@
+import random
+
+from ingestion.clients.shopify import next_link, parse_call_limit
+from ingestion.http import RateLimiter, RetryPolicy, retry_after_seconds
+
+
+def test_retry_after_seconds_and_http_date():
+    assert retry_after_seconds("2.0") == 2.0
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("garbage") is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: no wait
+
+
+def test_backoff_grows_and_is_capped():
+    policy = RetryPolicy(backoff_base=1.0, backoff_max=8.0)
+    rng = random.Random(1)
+    waits = [policy.backoff(a, rng) for a in range(1, 7)]
+    assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0
+    assert all(4.0 <= w <= 8.0 for w in waits[3:])
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_rate_limiter_allows_the_burst_then_paces_at_the_rate():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=2.0, burst=3, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        limiter.acquire()
+    assert clock.slept == []
+    for _ in range(4):
+        limiter.acquire()
+    assert clock.slept == [0.5, 0.5, 0.5, 0.5]  # 2 requests per second once the burst is spent
+
+
+def test_rate_limiter_follows_what_the_server_reports():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=2.0, burst=40, clock=clock, sleep=clock.sleep)
+    limiter.drain_to(0)  # X-Shopify-Shop-Api-Call-Limit: 40/40
+    limiter.acquire()
+    assert clock.slept == [0.5]
+
+
+def test_link_header_and_call_limit_parsing():
+    header = ('<https://s.myshopify.com/admin/api/2025-10/orders.json?limit=250&page_info=abc>; rel="previous", '
+              '<https://s.myshopify.com/admin/api/2025-10/orders.json?limit=250&page_info=def>; rel="next"')
+    assert next_link(header).endswith("page_info=def")
+    assert next_link('<https://x/orders.json?page_info=abc>; rel="previous"') is None
+    assert next_link(None) is None
+    assert parse_call_limit("32/40") == (32, 40)
+    assert parse_call_limit("x/y") is None
