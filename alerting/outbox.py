@@ -77,8 +77,11 @@ class Outbox:
             if alert.alert_key in done:
                 report.skipped.append(alert.alert_key)
                 continue
-            row = {**asdict(alert), "channel": "webhook" if webhook_url else "outbox",
-                   "recorded_at": datetime.now(UTC).isoformat()}
+            row = {
+                **asdict(alert),
+                "channel": "webhook" if webhook_url else "outbox",
+                "recorded_at": datetime.now(UTC).isoformat(),
+            }
             status, error = "delivered", None
             if webhook_url:
                 status, error = _post(webhook_url, alert, attempts, timeout, backoff)
@@ -95,8 +98,9 @@ def _post(url: str, alert: Alert, attempts: int, timeout: float, backoff: float)
     error = None
     for attempt in range(1, attempts + 1):
         try:
-            response = requests.post(url, json={"alert": asdict(alert)}, timeout=timeout,
-                                     headers={"Idempotency-Key": alert.alert_key})
+            response = requests.post(
+                url, json={"alert": asdict(alert)}, timeout=timeout, headers={"Idempotency-Key": alert.alert_key}
+            )
             if response.status_code < 300:
                 return "delivered", None
             error = f"HTTP {response.status_code}"

@@ -17,10 +17,44 @@ import pyarrow as pa
 from expectations.runner import SuiteResult, validate
 
 # ISO 4217 codes the sellers' stores use; extend when a store in a new currency is added.
-KNOWN_CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CNY", "HKD", "SGD", "KRW", "MXN", "PLN", "SEK",
-                    "CHF", "NOK", "DKK", "CZK", "TRY", "BRL", "INR", "THB", "MYR", "PHP", "IDR", "VND", "TWD"]
-FINANCIAL_STATUSES = ["pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded",
-                      "voided", "expired"]
+KNOWN_CURRENCIES = [
+    "USD",
+    "EUR",
+    "GBP",
+    "JPY",
+    "CAD",
+    "AUD",
+    "CNY",
+    "HKD",
+    "SGD",
+    "KRW",
+    "MXN",
+    "PLN",
+    "SEK",
+    "CHF",
+    "NOK",
+    "DKK",
+    "CZK",
+    "TRY",
+    "BRL",
+    "INR",
+    "THB",
+    "MYR",
+    "PHP",
+    "IDR",
+    "VND",
+    "TWD",
+]
+FINANCIAL_STATUSES = [
+    "pending",
+    "authorized",
+    "partially_paid",
+    "paid",
+    "partially_refunded",
+    "refunded",
+    "voided",
+    "expired",
+]
 MAX_ORDER_TOTAL = 1_000_000
 
 
@@ -47,8 +81,20 @@ def frame_from_raw(table: pa.Table) -> pd.DataFrame:
                 "line_count": len(order.get("line_items") or []),
             }
         )
-    frame = pd.DataFrame(rows, columns=["store_id", "record_id", "order_id", "currency", "total_price",
-                                        "financial_status", "created_at", "updated_at", "line_count"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "store_id",
+            "record_id",
+            "order_id",
+            "currency",
+            "total_price",
+            "financial_status",
+            "created_at",
+            "updated_at",
+            "line_count",
+        ],
+    )
     for col in ("created_at", "updated_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
     return frame

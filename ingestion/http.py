@@ -46,8 +46,13 @@ class RetryPolicy:
 class RateLimiter:
     """Token bucket: `rate` requests per second with bursts of `burst`. Thread-safe."""
 
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rate, self.burst = rate, burst
         self._tokens, self._at = burst, clock()
         self._clock, self._sleep = clock, sleep
@@ -181,7 +186,9 @@ class HttpClient:
                 # and never let it pass as an empty page.
                 last_error = BadPayload(
                     f"{operation}: response body cannot be parsed ({len(response.content)} bytes): {exc}",
-                    http_status=response.status_code, request_id=request_id, url=url,
+                    http_status=response.status_code,
+                    request_id=request_id,
+                    url=url,
                 )
                 self._count_retry(attempt)
         assert last_error is not None

@@ -45,15 +45,15 @@ def sync_stores(
         window = sync_window(start, end, timedelta(days=store.lookback_days), now)
         if window is None:
             return None
-        return run_sync(client_for(store), store_id=store.store_id, entity=entity, window=window, lake=lake,
-                        log=log)
+        return run_sync(client_for(store), store_id=store.store_id, entity=entity, window=window, lake=lake, log=log)
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(stores)))) as pool:
         return [r for r in pool.map(one, stores) if r is not None]
 
 
-def sync_fx(base_url: str, start: datetime, end: datetime, lake: RawLake, log: SyncLog,
-            *, now: datetime | None = None) -> SyncResult | None:
+def sync_fx(
+    base_url: str, start: datetime, end: datetime, lake: RawLake, log: SyncLog, *, now: datetime | None = None
+) -> SyncResult | None:
     client = EcbClient(base_url)
     window = sync_window(start, end, client.default_lookback, now or datetime.now(UTC))
     if window is None:

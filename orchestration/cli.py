@@ -1,8 +1,9 @@
 """`kpi`: run the pipeline from the command line.
 
-  kpi demo                                   sandbox marketplaces -> lake -> dbt -> checks -> alerts
-  kpi run --stores FILE --start D --end D    the same pipeline for the stores a file declares
-  kpi sandbox [--port-shopify N]             serve the sandbox marketplaces until interrupted
+kpi demo                                   sandbox marketplaces -> lake -> dbt -> checks -> alerts
+kpi run --stores FILE --start D --end D    the same pipeline for the stores a file declares
+kpi dev                                    Dagster UI with the sandbox marketplaces behind it
+kpi sandbox [--port-shopify N]             serve the sandbox marketplaces until interrupted
 """
 
 from __future__ import annotations
@@ -80,6 +81,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run(Path(args.stores), args.start, args.end, began)
 
 
+def cmd_dev(args: argparse.Namespace) -> int:
+    """The Dagster UI with the sandbox marketplaces running behind it, so schedules and manual
+    materializations have something to sync from."""
+    import subprocess
+
+    from ingestion.sandbox.run import default_history, demo_incidents, start_sandbox
+    from ingestion.settings import Settings
+    from orchestration.launch import ensure_dagster_home
+
+    start, end = default_history(args.days)
+    sandbox = start_sandbox(
+        seed=args.seed, start=start, end=end, incidents=demo_incidents(end), ports=(args.port_shopify, args.port_ecb)
+    )
+    os.environ.update(sandbox.credentials_env())
+    settings = Settings.from_env()
+    os.environ.setdefault(
+        "KPI_STORES_FILE", str(sandbox.write_stores_file(settings.warehouse_path.parent / "sandbox_stores.yaml"))
+    )
+    ensure_dagster_home()
+    print(f"sandbox: Shopify {sandbox.shopify_url}, ECB {sandbox.ecb_url}; stores {os.environ['KPI_STORES_FILE']}")
+    workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
+    try:
+        return subprocess.call(
+            [
+                str(Path(sys.executable).parent / "dagster"),
+                "dev",
+                "-w",
+                str(workspace),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(args.port),
+            ]
+        )
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        sandbox.stop()
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from ingestion.sandbox.run import default_history, start_sandbox
 
@@ -116,7 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--start", required=True, type=_date, help="first partition day (UTC), YYYY-MM-DD")
     run.add_argument("--end", required=True, type=_date, help="last partition day (UTC), inclusive")
     run.set_defaults(func=cmd_run)
-    sandbox = sub.add_parser("sandbox", help="serve the sandbox marketplaces (for `make dev`)")
+    dev = sub.add_parser("dev", help="Dagster UI (dagster dev) with the sandbox marketplaces behind it")
+    dev.add_argument("--days", type=int, default=365)
+    dev.add_argument("--seed", type=int, default=20261122)
+    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--port-shopify", type=int, default=8711)
+    dev.add_argument("--port-ecb", type=int, default=8712)
+    dev.set_defaults(func=cmd_dev)
+    sandbox = sub.add_parser("sandbox", help="serve the sandbox marketplaces until interrupted")
     sandbox.add_argument("--days", type=int, default=365)
     sandbox.add_argument("--seed", type=int, default=20261122)
     sandbox.add_argument("--port-shopify", type=int, default=8711)

@@ -89,7 +89,9 @@ def run_pipeline(instance: dg.DagsterInstance, start: date, end: date, log_level
     outcome.add("kpi_ingest", ingest)
     if ingest.success:
         transform = defs.resolve_job_def("kpi_transform").execute_in_process(
-            instance=instance, raise_on_error=False, run_config=run_config,
+            instance=instance,
+            raise_on_error=False,
+            run_config=run_config,
             tags={"dagster/run_key": f"after:{ingest.run_id}"},
         )
         outcome.add("kpi_transform", transform)
@@ -115,9 +117,12 @@ def run_alert_sensor(instance: dg.DagsterInstance, cursor: str | None = None) ->
     outcome = AlertOutcome(requested=len(data.run_requests or []))
     job = defs.resolve_job_def("alert_job")
     for request in data.run_requests or []:
-        result = job.execute_in_process(instance=instance, run_config=request.run_config,
-                                        tags={**request.tags, "dagster/run_key": request.run_key or ""},
-                                        raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            run_config=request.run_config,
+            tags={**request.tags, "dagster/run_key": request.run_key or ""},
+            raise_on_error=False,
+        )
         outcome.runs.append(result.run_id)
         if result.success:
             outcome.delivered += result.output_for_node("deliver_alerts")["delivered"]
@@ -133,14 +138,15 @@ def summary_text(settings: Settings, outcome: PipelineOutcome, alerts: AlertOutc
     counts = mart_row_counts(settings)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         raised, actionable = con.execute(
-            "select count(*), count(*) filter (where is_actionable) from marts.kpi_alerts").fetchone()
+            "select count(*), count(*) filter (where is_actionable) from marts.kpi_alerts"
+        ).fetchone()
     history = Outbox(settings.outbox_path).history()
+    state = "succeeded" if outcome.success else f"FAILED in {outcome.failed_job}"
     lines = [
         "",
         "KPI pipeline summary",
         "--------------------",
-        f"runs {', '.join(outcome.run_ids)}: {'succeeded' if outcome.success else 'FAILED in ' + str(outcome.failed_job)}"
-        f" in {outcome.seconds:.0f}s",
+        f"runs {', '.join(outcome.run_ids)}: {state} in {outcome.seconds:.0f}s",
         "rows per mart:",
         *[f"  marts.{name:<16} {count:>9,}" for name, count in counts.items()],
         f"checks: {len(outcome.checks_passed)} passed, {len(outcome.checks_failed)} failed"

@@ -23,8 +23,11 @@ DBT = str(Path(sys.executable).parent / "dbt")
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
     """`dbt parse` (no database connection) so that the Dagster definitions can load."""
-    subprocess.run([DBT, "parse", "--quiet", "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR)],
-                   check=True, cwd=DBT_DIR)
+    subprocess.run(
+        [DBT, "parse", "--quiet", "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR)],
+        check=True,
+        cwd=DBT_DIR,
+    )
     return DBT_DIR / "target" / "manifest.json"
 
 
@@ -73,7 +76,10 @@ def run_dbt(*args: str) -> subprocess.CompletedProcess:
     """dbt in a subprocess, with the environment the `settings` fixture exported."""
     result = subprocess.run(
         [DBT, *args, "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR)],
-        cwd=DBT_DIR, capture_output=True, text=True, env=os.environ.copy(),
+        cwd=DBT_DIR,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
     )
     if result.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")

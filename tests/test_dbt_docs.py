@@ -25,10 +25,21 @@ def test_every_model_and_column_is_described():
 def test_marts_state_their_grain_and_have_a_grain_test():
     nodes = manifest()["nodes"]
     marts = [n for n in nodes.values() if n["resource_type"] == "model" and n["schema"] == "marts"]
-    assert {m["name"] for m in marts} >= {"dim_stores", "fct_orders", "fct_order_lines", "fct_refunds", "kpi_daily",
-                                         "kpi_alerts"}
+    assert {m["name"] for m in marts} >= {
+        "dim_stores",
+        "fct_orders",
+        "fct_order_lines",
+        "fct_refunds",
+        "kpi_daily",
+        "kpi_alerts",
+    }
     for mart in marts:
         assert mart["description"].startswith("One row per"), mart["name"]
-        tests = [n for n in nodes.values() if n["resource_type"] == "test" and mart["unique_id"] in n["depends_on"]["nodes"]
-                 and (n["test_metadata"]["name"] in ("unique_combination_of_columns", "unique"))]
+        tests = [
+            n
+            for n in nodes.values()
+            if n["resource_type"] == "test"
+            and mart["unique_id"] in n["depends_on"]["nodes"]
+            and (n["test_metadata"]["name"] in ("unique_combination_of_columns", "unique"))
+        ]
         assert tests, f"{mart['name']} has no grain test"

@@ -73,8 +73,7 @@ class EcbClient:
             RawRecord(
                 record_id=f"{day.isoformat()}:{currency}",
                 updated_at=datetime.combine(day, time(16), UTC),
-                payload={"rate_date": day.isoformat(), "base_currency": "EUR", "currency": currency,
-                         "rate": rate},
+                payload={"rate_date": day.isoformat(), "base_currency": "EUR", "currency": currency, "rate": rate},
             )
             for day, currency, rate in parse_hist_csv(text)
             if first <= day <= last

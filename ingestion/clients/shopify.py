@@ -75,9 +75,7 @@ class ShopifyClient:
             retry=retry or RetryPolicy(),
             limiters={"orders": self._limiter},
         )
-        self.http.session.headers.update(
-            {"X-Shopify-Access-Token": access_token, "Accept": "application/json"}
-        )
+        self.http.session.headers.update({"X-Shopify-Access-Token": access_token, "Accept": "application/json"})
 
     def _classify(self, response: requests.Response) -> AuthInvalid | None:
         if response.status_code == 401:
@@ -120,7 +118,8 @@ class ShopifyClient:
                 if not isinstance(order, dict) or "id" not in order or "updated_at" not in order:
                     raise BadPayload(
                         f"orders.json: record {position} has no id/updated_at",
-                        request_id=response.headers.get("X-Request-Id"), url=url,
+                        request_id=response.headers.get("X-Request-Id"),
+                        url=url,
                     )
                 records.append(
                     RawRecord(

@@ -47,7 +47,8 @@ class EcbSandbox(SandboxApp):
         row = _latest_row()
         cubes = "".join(
             f"<Cube currency='{k.strip()}' rate='{v.strip()}'/>"
-            for k, v in row.items() if k and k.strip() != "Date" and v and v.strip() not in ("", "N/A")
+            for k, v in row.items()
+            if k and k.strip() != "Date" and v and v.strip() not in ("", "N/A")
         )
         body = (
             "<?xml version='1.0' encoding='UTF-8'?><gesmes:Envelope "

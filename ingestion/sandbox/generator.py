@@ -37,14 +37,10 @@ class SandboxShop:
 
 # The demo's shops: a US, EU (two currencies) and JP footprint, as cross-border sellers run them.
 DEMO_SHOPS: tuple[SandboxShop, ...] = (
-    SandboxShop("acme-us", "Acme Outdoor US", "US", "USD", "America/New_York", "shopify-us", "NA", 38, 1.0,
-                "alice"),
-    SandboxShop("acme-de", "Acme Outdoor DE", "DE", "EUR", "Europe/Berlin", "shopify-eu", "EU", 22, 0.95,
-                "bruno"),
-    SandboxShop("acme-uk", "Acme Outdoor UK", "GB", "GBP", "Europe/London", "shopify-eu", "EU", 16, 0.82,
-                "bruno"),
-    SandboxShop("acme-jp", "Acme Outdoor JP", "JP", "JPY", "Asia/Tokyo", "shopify-jp", "APAC", 27, 150.0,
-                "chika"),
+    SandboxShop("acme-us", "Acme Outdoor US", "US", "USD", "America/New_York", "shopify-us", "NA", 38, 1.0, "alice"),
+    SandboxShop("acme-de", "Acme Outdoor DE", "DE", "EUR", "Europe/Berlin", "shopify-eu", "EU", 22, 0.95, "bruno"),
+    SandboxShop("acme-uk", "Acme Outdoor UK", "GB", "GBP", "Europe/London", "shopify-eu", "EU", 16, 0.82, "bruno"),
+    SandboxShop("acme-jp", "Acme Outdoor JP", "JP", "JPY", "Asia/Tokyo", "shopify-jp", "APAC", 27, 150.0, "chika"),
 )
 
 
@@ -197,9 +193,7 @@ def seasonal_factor(day: date, shop: SandboxShop) -> float:
         factor *= 1.5  # Christmas gifting
     if day.month in (6, 7, 8):
         factor *= 1.2  # outdoor season
-    thanksgiving = next(
-        (d for d, name in _us_holidays(day.year).items() if name.startswith("Thanksgiving")), None
-    )
+    thanksgiving = next((d for d, name in _us_holidays(day.year).items() if name.startswith("Thanksgiving")), None)
     if thanksgiving is not None:
         black_friday = thanksgiving + timedelta(days=1)
         if black_friday <= day <= black_friday + timedelta(days=3):
@@ -227,8 +221,14 @@ def shop_index(shop: SandboxShop, shops: tuple[SandboxShop, ...]) -> int:
     return next(i for i, s in enumerate(shops) if s.shop_id == shop.shop_id)
 
 
-def _recall_refund(order_id: int, created_at: datetime, lines: list[LineItem], shop: SandboxShop,
-                   day: date, incidents: tuple[Incident, ...]) -> Refund | None:
+def _recall_refund(
+    order_id: int,
+    created_at: datetime,
+    lines: list[LineItem],
+    shop: SandboxShop,
+    day: date,
+    incidents: tuple[Incident, ...],
+) -> Refund | None:
     for incident in incidents:
         if incident.shop_id != shop.shop_id or not (
             incident.day - timedelta(days=incident.reach_days) <= day < incident.day
@@ -245,8 +245,9 @@ def _recall_refund(order_id: int, created_at: datetime, lines: list[LineItem], s
             refund_id=order_id * 10 + 6,
             created_at=at,
             processed_at=at,
-            lines=tuple(RefundLine(li.line_item_id, li.quantity, li.price * li.quantity - li.total_discount)
-                        for li in recalled),
+            lines=tuple(
+                RefundLine(li.line_item_id, li.quantity, li.price * li.quantity - li.total_discount) for li in recalled
+            ),
             note=f"recall {incident.sku}",
         )
     return None
@@ -364,7 +365,11 @@ class SandboxData:
 
     @classmethod
     def generate(
-        cls, seed: int, start: date, end: date, shops: tuple[SandboxShop, ...] = DEMO_SHOPS,
+        cls,
+        seed: int,
+        start: date,
+        end: date,
+        shops: tuple[SandboxShop, ...] = DEMO_SHOPS,
         incidents: tuple[Incident, ...] = (),
     ) -> SandboxData:
         data = cls(seed=seed, shops=shops, start=start, end=end, incidents=incidents)

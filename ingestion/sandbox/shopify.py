@@ -67,8 +67,15 @@ def order_payload(order: Order, clock: datetime) -> dict:
     else:
         financial_status = "paid"
     c = order.customer
-    address = {"first_name": c.first_name, "last_name": c.last_name, "address1": c.address1,
-               "city": c.city, "zip": c.zip, "country_code": order.shop.country, "phone": c.phone}
+    address = {
+        "first_name": c.first_name,
+        "last_name": c.last_name,
+        "address1": c.address1,
+        "city": c.city,
+        "zip": c.zip,
+        "country_code": order.shop.country,
+        "phone": c.phone,
+    }
     return {
         "id": order.order_id,
         "admin_graphql_api_id": f"gid://shopify/Order/{order.order_id}",
@@ -96,8 +103,13 @@ def order_payload(order: Order, clock: datetime) -> dict:
         "total_shipping_price_set": _money_set(order.shipping, cur),
         "total_price_set": _money_set(order.total_price, cur),
         "source_name": "web",
-        "customer": {"id": c.customer_id, "email": c.email, "first_name": c.first_name,
-                     "last_name": c.last_name, "phone": c.phone},
+        "customer": {
+            "id": c.customer_id,
+            "email": c.email,
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "phone": c.phone,
+        },
         "billing_address": address,
         "shipping_address": address,
         "line_items": [
@@ -120,7 +132,8 @@ def order_payload(order: Order, clock: datetime) -> dict:
         ],
         "fulfillments": (
             [{"id": order.order_id * 10 + 1, "status": "success", "created_at": _ts(order.fulfilled_at, tz)}]
-            if fulfilled else []
+            if fulfilled
+            else []
         ),
         "refunds": [
             {
@@ -143,8 +156,14 @@ def order_payload(order: Order, clock: datetime) -> dict:
                     for k, rl in enumerate(r.lines)
                 ],
                 "transactions": [
-                    {"id": r.refund_id * 10 + 9, "kind": "refund", "status": "success",
-                     "amount": _amount(r.amount, cur), "currency": cur, "gateway": "shopify_payments"}
+                    {
+                        "id": r.refund_id * 10 + 9,
+                        "kind": "refund",
+                        "status": "success",
+                        "amount": _amount(r.amount, cur),
+                        "currency": cur,
+                        "gateway": "shopify_payments",
+                    }
                 ],
                 "order_adjustments": [],
             }
@@ -220,12 +239,13 @@ class ShopifySandbox(SandboxApp):
             request.headers["x-sandbox-call-limit"] = f"{level}/{bucket.size}"
             if allowed and faults.server_error_next > 0:
                 faults.server_error_next -= 1
-                return Response.json({"errors": "Service Unavailable"}, 503,
-                                     {"X-Request-Id": self._request_id()})
+                return Response.json({"errors": "Service Unavailable"}, 503, {"X-Request-Id": self._request_id()})
         if not allowed:
             return Response.json(
-                {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
-                           "uninterrupted service."},
+                {
+                    "errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
+                    "uninterrupted service."
+                },
                 429,
                 {"Retry-After": "1.0", "X-Shopify-Shop-Api-Call-Limit": f"{bucket.size}/{bucket.size}"},
             )
@@ -254,10 +274,20 @@ class ShopifySandbox(SandboxApp):
         if (denied := self._gate(request)) is not None:
             return denied
         shop = self.data.shop(request.params["shop"])
-        return self._ok(request, {"shop": {
-            "id": zlib.crc32(shop.shop_id.encode()), "name": shop.name, "myshopify_domain":
-            f"{shop.shop_id}.myshopify.com", "currency": shop.currency, "iana_timezone": shop.timezone,
-            "country_code": shop.country, "plan_name": "basic"}})
+        return self._ok(
+            request,
+            {
+                "shop": {
+                    "id": zlib.crc32(shop.shop_id.encode()),
+                    "name": shop.name,
+                    "myshopify_domain": f"{shop.shop_id}.myshopify.com",
+                    "currency": shop.currency,
+                    "iana_timezone": shop.timezone,
+                    "country_code": shop.country,
+                    "plan_name": "basic",
+                }
+            },
+        )
 
     def list_refunds(self, request: Request) -> Response:
         if (denied := self._gate(request)) is not None:
@@ -283,7 +313,8 @@ class ShopifySandbox(SandboxApp):
             extra = set(query) - {"page_info", "limit", "fields"}
             if extra:
                 return Response.json(
-                    {"errors": {"page_info": [f"cannot be combined with {', '.join(sorted(extra))}"]}}, 400)
+                    {"errors": {"page_info": [f"cannot be combined with {', '.join(sorted(extra))}"]}}, 400
+                )
             try:
                 cursor = json.loads(base64.urlsafe_b64decode(query["page_info"].encode()))
             except ValueError:
@@ -324,7 +355,8 @@ class ShopifySandbox(SandboxApp):
         if rest:
             next_cursor = {**{k: v for k, v in cursor.items() if k != "after"}, "after": key(page[-1])}
             token = base64.urlsafe_b64encode(json.dumps(next_cursor).encode()).decode()
-            url = (f"{self.base_path}/{request.params['shop']}/admin/api/{API_VERSION}/orders.json?"
-                   + urlencode({"limit": limit, "page_info": token}))
+            url = f"{self.base_path}/{request.params['shop']}/admin/api/{API_VERSION}/orders.json?" + urlencode(
+                {"limit": limit, "page_info": token}
+            )
             headers["Link"] = f'<{url}>; rel="next"'
         return self._ok(request, {"orders": [order_payload(o, now) for _, o in page]}, headers)

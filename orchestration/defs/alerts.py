@@ -73,8 +73,15 @@ def check_alert(record) -> Alert:
 
 
 def _item(alert: Alert) -> dict:
-    return {"alert_key": alert.alert_key, "source": alert.source, "severity": alert.severity, "title": alert.title,
-            "body": alert.body, "subject": alert.subject, "details_json": json.dumps(alert.details, default=str)}
+    return {
+        "alert_key": alert.alert_key,
+        "source": alert.source,
+        "severity": alert.severity,
+        "title": alert.title,
+        "body": alert.body,
+        "subject": alert.subject,
+        "details_json": json.dumps(alert.details, default=str),
+    }
 
 
 @dg.sensor(

@@ -40,8 +40,9 @@ def _sync_check(asset_key: dg.AssetKey, results) -> dg.AssetCheckResult:
         passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR,
         description=(
-            "every store synced its window" if not failed else
-            "; ".join(f"{a.store_id}: {a.error_class} ({a.error_message})" for a in failed)
+            "every store synced its window"
+            if not failed
+            else "; ".join(f"{a.store_id}: {a.error_class} ({a.error_message})" for a in failed)
             + " - fix the cause (see the sync log) and re-run the same partitions; re-syncing is safe"
         ),
         metadata={"failed_stores": dg.MetadataValue.json([a.store_id for a in failed])},
@@ -57,7 +58,9 @@ def _sync_check(asset_key: dg.AssetKey, results) -> dg.AssetCheckResult:
     retry_policy=SYNC_RETRY,
     check_specs=[
         dg.AssetCheckSpec(
-            "all_stores_synced", asset=RAW_SHOPIFY_ORDERS, blocking=True,
+            "all_stores_synced",
+            asset=RAW_SHOPIFY_ORDERS,
+            blocking=True,
             description="Every Shopify store's sync attempt for the window succeeded (see the sync log).",
         )
     ],
@@ -67,11 +70,14 @@ def shopify_orders(context: dg.AssetExecutionContext, kpi: KpiResource, config: 
     window = context.partition_time_window
     stores = kpi.stores("shopify", config.stores)
     context.log.info(f"syncing {len(stores)} Shopify store(s) for {window.start} .. {window.end}")
-    results = sync_stores(stores, "orders", window.start, window.end, kpi.lake(), kpi.sync_log(),
-                          workers=kpi.settings().sync_workers)
+    results = sync_stores(
+        stores, "orders", window.start, window.end, kpi.lake(), kpi.sync_log(), workers=kpi.settings().sync_workers
+    )
     for r in results:
-        context.log.info(f"{r.attempt.store_id}: {r.attempt.status} rows={r.attempt.rows} pages={r.attempt.pages}"
-                         f" throttled={r.attempt.throttled} {r.attempt.error_message or ''}")
+        context.log.info(
+            f"{r.attempt.store_id}: {r.attempt.status} rows={r.attempt.rows} pages={r.attempt.pages}"
+            f" throttled={r.attempt.throttled} {r.attempt.error_message or ''}"
+        )
     yield dg.MaterializeResult(metadata=_sync_metadata(results))
     yield _sync_check(RAW_SHOPIFY_ORDERS, results)
 
@@ -83,8 +89,14 @@ def shopify_orders(context: dg.AssetExecutionContext, kpi: KpiResource, config: 
     group_name="raw",
     kinds={"python", "parquet"},
     retry_policy=SYNC_RETRY,
-    check_specs=[dg.AssetCheckSpec("all_stores_synced", asset=RAW_ECB_RATES, blocking=True,
-                                   description="The ECB reference-rate download succeeded.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "all_stores_synced",
+            asset=RAW_ECB_RATES,
+            blocking=True,
+            description="The ECB reference-rate download succeeded.",
+        )
+    ],
     description="ECB euro reference rates for the window (plus look-back), one record per date and currency.",
 )
 def ecb_rates(context: dg.AssetExecutionContext, kpi: KpiResource):
@@ -108,6 +120,8 @@ def config_stores(kpi: KpiResource) -> dg.MaterializeResult:
 
 
 sync_log_spec = dg.AssetSpec(
-    key=["raw", "sync_log"], group_name="raw", kinds={"json"},
+    key=["raw", "sync_log"],
+    group_name="raw",
+    kinds={"json"},
     description="One JSON file per sync attempt, written by every raw asset above.",
 )

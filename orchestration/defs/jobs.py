@@ -23,12 +23,10 @@ kpi_ingest = dg.define_asset_job(
 
 kpi_transform = dg.define_asset_job(
     "kpi_transform",
-    selection=dg.AssetSelection.assets(RAW_CONFIG_STORES) | dg.AssetSelection.groups(
-        "config", "staging", "intermediate", "marts"
-    ),
+    selection=dg.AssetSelection.assets(RAW_CONFIG_STORES)
+    | dg.AssetSelection.groups("config", "staging", "intermediate", "marts"),
     description="Land the stores file, then dbt build: staging, intermediate, marts and their tests.",
 )
-
 
 
 def daily_range(scheduled: datetime) -> tuple[str, str]:
@@ -37,8 +35,12 @@ def daily_range(scheduled: datetime) -> tuple[str, str]:
     return (today - timedelta(days=1)).isoformat(), today.isoformat()
 
 
-@dg.schedule(job=kpi_ingest, cron_schedule="15 2 * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.RUNNING)
+@dg.schedule(
+    job=kpi_ingest,
+    cron_schedule="15 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 def kpi_ingest_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     start, end = daily_range(context.scheduled_execution_time)
     return dg.RunRequest(

@@ -39,7 +39,9 @@ def raw_orders_expectations(context: dg.AssetCheckExecutionContext, kpi: KpiReso
         metadata={
             "rows": result.rows,
             "expectations": result.evaluated,
-            "failed_expectations": dg.MetadataValue.json(json.loads(json.dumps([asdict(f) for f in result.failed], default=str))),
+            "failed_expectations": dg.MetadataValue.json(
+                json.loads(json.dumps([asdict(f) for f in result.failed], default=str))
+            ),
             "sync_ids": dg.MetadataValue.json(sync_ids),
         },
     )

@@ -27,8 +27,14 @@ CLOCK = utc(2026, 7, 16)  # the sandbox's now: midnight UTC after the last parti
 
 @pytest.fixture
 def pipeline_env(settings, make_sandbox, monkeypatch):
-    sandbox = make_sandbox(START, END, CLOCK, bucket_size=80, leak_per_second=20,
-                           incidents=(Incident("acme-uk", date(2026, 7, 13), "LAMP-USB"),))
+    sandbox = make_sandbox(
+        START,
+        END,
+        CLOCK,
+        bucket_size=80,
+        leak_per_second=20,
+        incidents=(Incident("acme-uk", date(2026, 7, 13), "LAMP-USB"),),
+    )
     for key, value in sandbox.credentials_env().items():
         monkeypatch.setenv(key, value)
     stores_file = sandbox.write_stores_file(settings.warehouse_path.parent / "stores.yaml")
@@ -40,7 +46,9 @@ def _kpi_rows(settings) -> dict:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         cur = con.execute("select * from marts.kpi_daily")
         cols = [d[0] for d in cur.description]
-        return {(r["store_id"], r["kpi_date"]): r for r in (dict(zip(cols, row, strict=True)) for row in cur.fetchall())}
+        return {
+            (r["store_id"], r["kpi_date"]): r for r in (dict(zip(cols, row, strict=True)) for row in cur.fetchall())
+        }
 
 
 def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
@@ -84,22 +92,28 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
                 continue
             row = rows[key]
             rate = rate_to(row["currency_code"], "USD", key[1])
-            assert (row["orders"], row["units"], row["refunded_units"]) == (exp.orders, exp.units, exp.refunded_units), key
+            assert (row["orders"], row["units"], row["refunded_units"]) == (
+                exp.orders,
+                exp.units,
+                exp.refunded_units,
+            ), key
             assert Decimal(row["gmv"]) == exp.gmv, key
             assert Decimal(row["discounts"]) == exp.discounts, key
             assert Decimal(row["refund_amount"]) == exp.refund_amount, key
             assert Decimal(row["net_sales"]) == exp.net_sales, key
             assert row["gmv_reporting"] == pytest.approx(float(exp.gmv) * rate, rel=1e-9, abs=1e-9), key
-            assert row["refund_amount_reporting"] == pytest.approx(float(exp.refund_amount) * rate, rel=1e-9,
-                                                                   abs=1e-9), key
+            assert row["refund_amount_reporting"] == pytest.approx(
+                float(exp.refund_amount) * rate, rel=1e-9, abs=1e-9
+            ), key
         zero_days = [k for k in rows if k not in expected and START <= k[1] <= END]
         assert all(rows[k]["orders"] == 0 and rows[k]["refund_amount"] == 0 for k in zero_days)
 
         # Every column the marts hold is documented, and no buyer personal data reaches them.
         documented = json.loads((DBT_DIR / "target" / "manifest.json").read_text())["nodes"]
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-            built = con.execute("select table_name, column_name from information_schema.columns "
-                                "where table_schema = 'marts'").fetchall()
+            built = con.execute(
+                "select table_name, column_name from information_schema.columns where table_schema = 'marts'"
+            ).fetchall()
             leaked = con.execute("select count(*) from marts.fct_orders where buyer_id_hash like '%@%'").fetchone()[0]
         for table, column in built:
             assert column in documented[f"model.kpi_platform.{table}"]["columns"], (table, column)
@@ -116,8 +130,13 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
         assert again.requested == 0
         delivered = [r for r in Outbox(settings.outbox_path).history() if r["status"] == "delivered"]
         assert len(delivered) == actionable
-        recall = [r for r in delivered if r["details"]["rule_id"] == "refund_rate_spike"
-                  and r["details"]["store_id"] == "acme-uk" and r["details"]["kpi_date"] == "2026-07-13"]
+        recall = [
+            r
+            for r in delivered
+            if r["details"]["rule_id"] == "refund_rate_spike"
+            and r["details"]["store_id"] == "acme-uk"
+            and r["details"]["kpi_date"] == "2026-07-13"
+        ]
         assert len(recall) == 1, delivered
         exp = expected[("acme-uk", date(2026, 7, 13))]
         assert recall[0]["details"]["kpi_value"] == pytest.approx(float(exp.refund_amount / exp.gmv), rel=1e-12)
@@ -126,8 +145,8 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
 def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_env):
     """A revoked token: the sync is recorded as auth_invalid, the blocking check fails the ingest run,
     the marts are not rebuilt, and the failed check reaches the outbox exactly once."""
-    from orchestration.launch import run_alert_sensor, run_pipeline
     from ingestion.sync_log import SyncLog
+    from orchestration.launch import run_alert_sensor, run_pipeline
 
     sandbox = pipeline_env
     sandbox.shopify.faults["acme-de"].token_revoked = True

@@ -10,10 +10,10 @@ import duckdb
 import pytest
 
 from ingestion.clients.shopify import ShopifyClient
+from ingestion.config import StoresFile
 from ingestion.errors import AuthInvalid, BadPayload
 from ingestion.http import RetryPolicy
 from ingestion.runner import land_store_config, sync_fx
-from ingestion.config import StoresFile
 from ingestion.sandbox.generator import DEMO_SHOPS
 from ingestion.sandbox.shopify import sandbox_token
 from ingestion.sync import run_sync
@@ -30,14 +30,20 @@ def sandbox(make_sandbox):
 
 
 def client(sandbox, token: str | None = None, retry: RetryPolicy = FAST_RETRY) -> ShopifyClient:
-    return ShopifyClient(f"{sandbox.shopify_url}/{SHOP.shop_id}", token or sandbox_token(SHOP.shop_id), retry=retry,
-                         requests_per_second=50, bucket_size=40)
+    return ShopifyClient(
+        f"{sandbox.shopify_url}/{SHOP.shop_id}",
+        token or sandbox_token(SHOP.shop_id),
+        retry=retry,
+        requests_per_second=50,
+        bucket_size=40,
+    )
 
 
 def visible_ids(sandbox, start, end) -> set[str]:
     clock = sandbox.clock.now()
     return {
-        str(o.order_id) for o in sandbox.data.orders_by_shop[SHOP.shop_id]
+        str(o.order_id)
+        for o in sandbox.data.orders_by_shop[SHOP.shop_id]
         if o.created_at <= clock and start <= o.updated_at(clock) < end
     }
 
@@ -88,8 +94,14 @@ def test_revoked_token_is_auth_invalid_with_status(sandbox, lake, sync_log):
     with pytest.raises(AuthInvalid) as raised:
         list(client(sandbox, token="shpat_wrong").iter_pages("orders", WINDOW))
     assert raised.value.http_status == 401
-    result = run_sync(client(sandbox, token="shpat_wrong"), store_id=SHOP.shop_id, entity="orders", window=WINDOW,
-                      lake=lake, log=sync_log)
+    result = run_sync(
+        client(sandbox, token="shpat_wrong"),
+        store_id=SHOP.shop_id,
+        entity="orders",
+        window=WINDOW,
+        lake=lake,
+        log=sync_log,
+    )
     entry = sync_log.entries()[-1]
     assert (entry["status"], entry["error_class"], entry["http_status"]) == ("failed", "auth_invalid", 401)
     assert result.files == []
@@ -98,12 +110,16 @@ def test_revoked_token_is_auth_invalid_with_status(sandbox, lake, sync_log):
 def test_page_info_cannot_be_combined_with_filters(sandbox):
     import requests
 
-    first = requests.get(f"{sandbox.shopify_url}/{SHOP.shop_id}/admin/api/2025-10/orders.json",
-                         params={"limit": 5, "status": "any", "order": "updated_at asc"},
-                         headers={"X-Shopify-Access-Token": sandbox_token(SHOP.shop_id)}, timeout=5)
+    first = requests.get(
+        f"{sandbox.shopify_url}/{SHOP.shop_id}/admin/api/2025-10/orders.json",
+        params={"limit": 5, "status": "any", "order": "updated_at asc"},
+        headers={"X-Shopify-Access-Token": sandbox_token(SHOP.shop_id)},
+        timeout=5,
+    )
     next_url = first.headers["Link"].split(";")[0].strip("<>")
-    bad = requests.get(next_url + "&status=any", headers={"X-Shopify-Access-Token": sandbox_token(SHOP.shop_id)},
-                       timeout=5)
+    bad = requests.get(
+        next_url + "&status=any", headers={"X-Shopify-Access-Token": sandbox_token(SHOP.shop_id)}, timeout=5
+    )
     assert bad.status_code == 400 and "page_info" in bad.json()["errors"]
     assert first.headers["X-Shopify-Shop-Api-Call-Limit"].endswith("/40")
 
@@ -111,7 +127,12 @@ def test_page_info_cannot_be_combined_with_filters(sandbox):
 def _order_with_late_refund(sandbox):
     for order in sandbox.data.orders_by_shop[SHOP.shop_id]:
         refunds = [r for r in order.refunds if r.note != "cancelled"]
-        if refunds and order.cancelled_at is None and not order.is_test and refunds[0].created_at.date() < date(2026, 5, 31):
+        if (
+            refunds
+            and order.cancelled_at is None
+            and not order.is_test
+            and refunds[0].created_at.date() < date(2026, 5, 31)
+        ):
             return order, refunds[0]
     raise AssertionError("the fixture should hold a late refund")
 
@@ -125,8 +146,14 @@ def test_late_refund_arrives_with_a_later_window_and_resync_never_double_counts(
     run_sync(c, store_id=SHOP.shop_id, entity="orders", window=Window(WINDOW.start, before), lake=lake, log=sync_log)
     # 2. Time passes; the next window (with its look-back) brings the order back, refunded.
     sandbox.clock.set(utc(2026, 6, 1))
-    run_sync(c, store_id=SHOP.shop_id, entity="orders", window=Window(before - timedelta(days=2), WINDOW.end),
-             lake=lake, log=sync_log)
+    run_sync(
+        c,
+        store_id=SHOP.shop_id,
+        entity="orders",
+        window=Window(before - timedelta(days=2), WINDOW.end),
+        lake=lake,
+        log=sync_log,
+    )
     # 3. The same windows synced again (a re-run, or a backfill overlapping the schedule).
     run_sync(c, store_id=SHOP.shop_id, entity="orders", window=WINDOW, lake=lake, log=sync_log)
 
@@ -134,10 +161,24 @@ def test_late_refund_arrives_with_a_later_window_and_resync_never_double_counts(
     versions = [json.loads(r["_payload"]) for r in rows if r["_record_id"] == str(order.order_id)]
     assert len(versions) == 3 and [len(v["refunds"]) for v in versions] == [0, 1, 1]
 
-    stores = StoresFile.model_validate({"stores": [{
-        "store_id": SHOP.shop_id, "platform": "shopify", "name": SHOP.name, "marketplace": SHOP.marketplace,
-        "region": SHOP.region, "country": SHOP.country, "timezone": SHOP.timezone, "currency": SHOP.currency,
-        "credentials": {"access_token_env": "UNUSED_TOKEN"}}], "fx": {"base_url": sandbox.ecb_url}})
+    stores = StoresFile.model_validate(
+        {
+            "stores": [
+                {
+                    "store_id": SHOP.shop_id,
+                    "platform": "shopify",
+                    "name": SHOP.name,
+                    "marketplace": SHOP.marketplace,
+                    "region": SHOP.region,
+                    "country": SHOP.country,
+                    "timezone": SHOP.timezone,
+                    "currency": SHOP.currency,
+                    "credentials": {"access_token_env": "UNUSED_TOKEN"},
+                }
+            ],
+            "fx": {"base_url": sandbox.ecb_url},
+        }
+    )
     land_store_config(stores, lake)
     assert sync_fx(sandbox.ecb_url, utc(2026, 4, 25), utc(2026, 6, 1), lake, sync_log).ok
     run_dbt("build")
@@ -148,7 +189,9 @@ def test_late_refund_arrives_with_a_later_window_and_resync_never_double_counts(
         refunds = con.execute(
             "select count(*), sum(refund_amount) from marts.fct_refunds where order_id = ?", [str(order.order_id)]
         ).fetchone()
-        raw_versions = con.execute("select count(*) from read_parquet(?)", [lake.glob("shopify", "orders")]).fetchone()[0]
+        raw_versions = con.execute("select count(*) from read_parquet(?)", [lake.glob("shopify", "orders")]).fetchone()[
+            0
+        ]
     assert staged == (len(visible), len(visible))  # one row per order, whatever the number of versions
     assert raw_versions > len(visible)
     assert refunds == (len(refund.lines), refund.amount)

@@ -12,12 +12,28 @@ NOW = datetime(2026, 7, 1, tzinfo=UTC)
 def batch(*overrides: dict) -> pa.Table:
     rows = []
     for i, override in enumerate(overrides):
-        order = {"id": 100 + i, "currency": "EUR", "total_price": "42.00", "financial_status": "paid",
-                 "created_at": "2026-06-30T10:00:00+02:00", "updated_at": "2026-06-30T11:00:00+02:00",
-                 "line_items": [{"id": 1}], **override}
-        rows.append({"_platform": "shopify", "_store_id": "acme-de", "_entity": "orders",
-                     "_record_id": str(order["id"]), "_record_updated_at": NOW, "_sync_id": "s",
-                     "_loaded_at": NOW, "_payload": json.dumps(order)})
+        order = {
+            "id": 100 + i,
+            "currency": "EUR",
+            "total_price": "42.00",
+            "financial_status": "paid",
+            "created_at": "2026-06-30T10:00:00+02:00",
+            "updated_at": "2026-06-30T11:00:00+02:00",
+            "line_items": [{"id": 1}],
+            **override,
+        }
+        rows.append(
+            {
+                "_platform": "shopify",
+                "_store_id": "acme-de",
+                "_entity": "orders",
+                "_record_id": str(order["id"]),
+                "_record_updated_at": NOW,
+                "_sync_id": "s",
+                "_loaded_at": NOW,
+                "_payload": json.dumps(order),
+            }
+        )
     return pa.Table.from_pylist(rows, schema=RAW_SCHEMA)
 
 

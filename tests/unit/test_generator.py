@@ -8,8 +8,9 @@ def test_a_day_is_the_same_whatever_range_it_is_generated_in():
     long = SandboxData.generate(3, date(2026, 3, 1), date(2026, 3, 31))
     day = [o.order_id for o in short.orders_by_shop["acme-jp"] if o.order_id // 10_000 % 10_000 == 2260]
     assert day and all(any(o.order_id == i for o in long.orders_by_shop["acme-jp"]) for i in day)
-    assert orders_for_day(3, DEMO_SHOPS[0], 0, date(2026, 3, 11)) == orders_for_day(3, DEMO_SHOPS[0], 0,
-                                                                                     date(2026, 3, 11))
+    assert orders_for_day(3, DEMO_SHOPS[0], 0, date(2026, 3, 11)) == orders_for_day(
+        3, DEMO_SHOPS[0], 0, date(2026, 3, 11)
+    )
 
 
 def test_black_friday_and_weekends_lift_demand():

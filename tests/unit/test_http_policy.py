@@ -52,8 +52,10 @@ def test_rate_limiter_follows_what_the_server_reports():
 
 
 def test_link_header_and_call_limit_parsing():
-    header = ('<https://s.myshopify.com/admin/api/2025-10/orders.json?limit=250&page_info=abc>; rel="previous", '
-              '<https://s.myshopify.com/admin/api/2025-10/orders.json?limit=250&page_info=def>; rel="next"')
+    header = (
+        '<https://s.myshopify.com/admin/api/2025-10/orders.json?limit=250&page_info=abc>; rel="previous", '
+        '<https://s.myshopify.com/admin/api/2025-10/orders.json?limit=250&page_info=def>; rel="next"'
+    )
     assert next_link(header).endswith("page_info=def")
     assert next_link('<https://x/orders.json?page_info=abc>; rel="previous"') is None
     assert next_link(None) is None

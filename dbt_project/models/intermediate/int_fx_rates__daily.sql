@@ -18,8 +18,9 @@ bounds as (
 ),
 
 days as (
-    select cast(unnest(generate_series(cast(first_day as timestamp), cast(last_day as timestamp), interval 1 day)) as date)
-        as rate_day
+    select
+        cast(unnest(generate_series(cast(first_day as timestamp), cast(last_day as timestamp), interval 1 day)) as date)
+            as rate_day
     from bounds
 ),
 
@@ -38,7 +39,8 @@ filled as (
     from spine
     left join published
         on published.rate_date = spine.rate_day and published.currency_code = spine.currency_code
-    window w as (partition by spine.currency_code order by spine.rate_day rows between unbounded preceding and current row)
+    window
+        w as (partition by spine.currency_code order by spine.rate_day rows between unbounded preceding and current row)
 ),
 
 reporting as (

@@ -33,7 +33,7 @@ evaluated as (
         daily.orders,
         case rules.kpi
             {%- for kpi in kpis %}
-            when '{{ kpi }}' then cast(daily.{{ kpi }} as double)
+                when '{{ kpi }}' then cast(daily.{{ kpi }} as double)
             {%- endfor %}
         end as kpi_value,
         daily.trailing_days
@@ -58,7 +58,9 @@ breaches as (
 ),
 
 newest as (
-    select store_id, max(kpi_date) as newest_date from {{ ref('kpi_daily') }} where is_complete_day group by store_id
+    select store_id, max(kpi_date) as newest_date from {{ ref('kpi_daily') }}
+    where is_complete_day
+    group by store_id
 )
 
 select

@@ -38,15 +38,23 @@ refunds as (
 
 bounds as (
     select store_id, min(kpi_date) as first_day, max(kpi_date) as last_day
-    from (select store_id, kpi_date from sales union all select store_id, kpi_date from refunds) as active
+    from (
+        select store_id, kpi_date from sales
+        union all
+        select store_id, kpi_date from refunds
+    ) as active
     group by store_id
 ),
 
 spine as (
     select
         bounds.store_id,
-        cast(unnest(generate_series(cast(first_day as timestamp), cast(last_day as timestamp), interval 1 day))
-            as date) as kpi_date
+        cast(
+            unnest(
+                generate_series(cast(bounds.first_day as timestamp), cast(bounds.last_day as timestamp), interval 1 day)
+            )
+            as date
+        ) as kpi_date
     from bounds
 ),
 

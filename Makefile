@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make demo` (the whole pipeline on the sandbox) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+BIN := .venv/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup manifest demo test lint dev clean
+
+setup: .venv/.installed
+
+# uv comes from PyPI like everything else; the lock file pins the whole set.
+.venv/.installed: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check 'uv==0.13.9'
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+# The dbt manifest the Dagster definitions are built from (dbt parse: no database connection).
+manifest: setup
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+
+demo: manifest
+	$(BIN)/kpi demo
+
+test: manifest
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	mkdir -p tmp/lint && KPI_WAREHOUSE_PATH=$(CURDIR)/tmp/lint/kpi.duckdb $(BIN)/sqlfluff lint dbt_project/models
+
+# Dagster UI on http://127.0.0.1:3000 with the sandbox marketplaces running behind it.
+dev: manifest
+	$(BIN)/kpi dev
+
+clean:
+	rm -rf lake warehouse .dagster dbt_project/target dbt_project/logs
