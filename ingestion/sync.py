@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,8 @@ from ingestion.http import HttpClient
 from ingestion.lake import RawLake, RawRecord, new_sync_id
 from ingestion.sync_log import SyncAttempt, SyncLog
 from ingestion.windows import Window, slice_window
+
+logger = logging.getLogger(__name__)
 
 FLUSH_EVERY = 5_000  # records per Parquet part: bounds memory, and an interrupted sync keeps its parts
 
@@ -106,4 +109,9 @@ def run_sync(
         request_id=error.request_id if error else stats.last_request_id,
     )
     log.append(attempt)
+    logger.info(
+        "%s/%s %s: %s, %d rows, %d pages, %d requests (%d throttled, %d retried) in %.1fs%s",
+        attempt.platform, entity, store_id, attempt.status, rows, pages, attempt.requests, attempt.throttled,
+        attempt.retries, attempt.duration_s, f" - {attempt.error_message}" if error else "",
+    )
     return SyncResult(attempt, files)

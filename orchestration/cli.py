@@ -145,6 +145,24 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
+def _quiet_logs(began: float) -> None:
+    """Progress of the syncs on stdout; Dagster's own event log stays in the UI."""
+    import logging
+    import warnings
+
+    class Elapsed(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"[{time.monotonic() - began:6.1f}s]   {record.getMessage()}"
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(Elapsed())
+    logger = logging.getLogger("ingestion")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kpi", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -172,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--stores-out", default="warehouse/sandbox_stores.yaml")
     sandbox.set_defaults(func=cmd_sandbox)
     args = parser.parse_args(argv)
+    _quiet_logs(time.monotonic())
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -1,3 +1,5 @@
+import shutil
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -5,7 +7,7 @@ from dagster_dbt import DbtCliResource
 
 from ingestion.config import StoreConfig, StoresFile, load_stores
 from ingestion.lake import RawLake
-from ingestion.settings import Settings
+from ingestion.settings import PROJECT_ROOT, Settings
 from ingestion.sync_log import SyncLog
 from orchestration.dbt_project import dbt_project
 
@@ -38,12 +40,10 @@ class KpiResource(dg.ConfigurableResource):
 
 
 def _dbt_executable() -> str:
-    # The venv's dbt, so that running without an activated venv still finds it.
-    import shutil
-    import sys
-
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    """The project's dbt, so that a process started without the venv activated still finds it."""
+    candidates = [Path(sys.prefix) / "bin" / "dbt", PROJECT_ROOT / ".venv" / "bin" / "dbt"]
+    found = next((c for c in candidates if c.exists()), None)
+    return str(found) if found else (shutil.which("dbt") or "dbt")
 
 
 @dg.definitions
