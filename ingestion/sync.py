@@ -111,7 +111,16 @@ def run_sync(
     log.append(attempt)
     logger.info(
         "%s/%s %s: %s, %d rows, %d pages, %d requests (%d throttled, %d retried) in %.1fs%s",
-        attempt.platform, entity, store_id, attempt.status, rows, pages, attempt.requests, attempt.throttled,
-        attempt.retries, attempt.duration_s, f" - {attempt.error_message}" if error else "",
+        attempt.platform,
+        entity,
+        store_id,
+        attempt.status,
+        rows,
+        pages,
+        attempt.requests,
+        attempt.throttled,
+        attempt.retries,
+        attempt.duration_s,
+        f" - {attempt.error_message}" if error else "",
     )
     return SyncResult(attempt, files)

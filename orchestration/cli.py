@@ -121,6 +121,19 @@ def cmd_dev(args: argparse.Namespace) -> int:
         sandbox.stop()
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from ingestion.settings import Settings
+
+    path = Settings.from_env().warehouse_path
+    if not path.exists():
+        raise ConfigError(f"{path}: no warehouse yet (run `make demo` or `kpi run` first)")
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.sql(args.query).show(max_rows=args.max_rows, max_width=200)
+    return 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from ingestion.sandbox.run import default_history, start_sandbox
 
@@ -175,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--start", required=True, type=_date, help="first partition day (UTC), YYYY-MM-DD")
     run.add_argument("--end", required=True, type=_date, help="last partition day (UTC), inclusive")
     run.set_defaults(func=cmd_run)
+    sql = sub.add_parser("sql", help="run a query on the warehouse (read-only)")
+    sql.add_argument("query")
+    sql.add_argument("--max-rows", type=int, default=40)
+    sql.set_defaults(func=cmd_sql)
     dev = sub.add_parser("dev", help="Dagster UI (dagster dev) with the sandbox marketplaces behind it")
     dev.add_argument("--days", type=int, default=365)
     dev.add_argument("--seed", type=int, default=20261122)

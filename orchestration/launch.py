@@ -158,7 +158,7 @@ def summary_text(settings: Settings, outcome: PipelineOutcome, alerts: AlertOutc
         "",
         "next:",
         "  make dev                                   # Dagster UI on http://127.0.0.1:3000 (runs, checks, lineage)",
-        f"  .venv/bin/python -m duckdb {settings.warehouse_path} -readonly  # or any DuckDB client",
-        "  select * from marts.kpi_daily order by kpi_date desc limit 10;",
+        '  .venv/bin/kpi sql "select * from marts.kpi_daily order by kpi_date desc limit 10"',
+        f"  or any DuckDB client on {settings.warehouse_path} (read-only while no run writes it)",
     ]
     return "\n".join(lines)

@@ -167,3 +167,23 @@ def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_en
         assert "acme-de: auth_invalid" in alert["body"]
         assert run_alert_sensor(instance, cursor)[0].requested == 0
         assert json.loads(cursor)["checks"]
+
+
+def test_ingest_run_config_limits_the_run_to_some_stores(settings, pipeline_env):
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from ingestion.sync_log import SyncLog
+    from orchestration.launch import load_defs
+
+    job = load_defs().resolve_job_def("kpi_ingest")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"ops": {"raw__shopify__orders": {"config": {"stores": ["acme-de"]}}}},
+            tags={ASSET_PARTITION_RANGE_START_TAG: "2026-07-14", ASSET_PARTITION_RANGE_END_TAG: "2026-07-15"},
+        )
+    assert result.success
+    shopify = [a for a in SyncLog(settings.lake_dir).entries() if a["platform"] == "shopify"]
+    assert [(a["store_id"], a["window_start"], a["window_end"]) for a in shopify] == [
+        ("acme-de", "2026-07-12T00:00:00+00:00", "2026-07-16T00:00:00+00:00")  # 2-day look-back
+    ]
