@@ -1,5 +1,6 @@
 """The `kpi` console script and the entry points Dagster users start from."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ def test_run_rejects_an_inverted_range(tmp_path, capsys):
     assert "before --start" in capsys.readouterr().err
 
 
-def test_dagster_loads_the_workspace_file():
+def test_dagster_loads_the_workspace_file(tmp_path):
     """`dagster dev -w workspace.yaml` (make dev) loads the same definitions as `dg` (pyproject.toml)."""
     dagster = Path(sys.executable).parent / "dagster"
     result = subprocess.run(
