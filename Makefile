@@ -14,11 +14,11 @@ setup: .venv/.installed
 .venv/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check 'uv==0.13.9'
 	$(UV) sync --frozen --python $(PYTHON)
-	@mkdir -p "$(DAGSTER_HOME)"
 	@touch $@
 
 # The dbt manifest the Dagster definitions are built from (dbt parse: no database connection).
 manifest: setup
+	@mkdir -p "$(DAGSTER_HOME)"
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
 
 demo: manifest

@@ -37,6 +37,7 @@ def test_dagster_loads_the_workspace_file(tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Validation successful for code location kpi_platform" in result.stdout + result.stderr
