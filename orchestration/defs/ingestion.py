@@ -49,22 +49,35 @@ def _sync_check(asset_key: dg.AssetKey, results) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset(
-    key=RAW_SHOPIFY_ORDERS,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="raw",
-    kinds={"python", "parquet"},
-    retry_policy=SYNC_RETRY,
-    check_specs=[
-        dg.AssetCheckSpec(
-            "all_stores_synced",
-            asset=RAW_SHOPIFY_ORDERS,
-            blocking=True,
-            description="Every Shopify store's sync attempt for the window succeeded (see the sync log).",
+def raw_sync_asset(key: dg.AssetKey, description: str, check_description: str):
+    """A raw-lake asset: daily partitions synced as single-run backfills, retried, with the blocking
+    in-asset check that every store's attempt succeeded."""
+    return dg.asset(
+        key=key,
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="raw",
+        kinds={"python", "parquet"},
+        retry_policy=SYNC_RETRY,
+        check_specs=[dg.AssetCheckSpec("all_stores_synced", asset=key, blocking=True, description=check_description)],
+        description=description,
+    )
+
+
+def _report(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, results):
+    for r in results:
+        a = r.attempt
+        context.log.info(
+            f"{a.store_id}: {a.status} rows={a.rows} pages={a.pages} throttled={a.throttled} {a.error_message or ''}"
         )
-    ],
-    description="Shopify orders (with line items and refunds) by updated_at window, every version kept.",
+    yield dg.MaterializeResult(metadata=_sync_metadata(results))
+    yield _sync_check(asset_key, results)
+
+
+@raw_sync_asset(
+    RAW_SHOPIFY_ORDERS,
+    "Shopify orders (with line items and refunds) by updated_at window, every version kept.",
+    "Every Shopify store's sync attempt for the window succeeded (see the sync log).",
 )
 def shopify_orders(context: dg.AssetExecutionContext, kpi: KpiResource, config: SyncConfig):
     window = context.partition_time_window
@@ -73,38 +86,18 @@ def shopify_orders(context: dg.AssetExecutionContext, kpi: KpiResource, config: 
     results = sync_stores(
         stores, "orders", window.start, window.end, kpi.lake(), kpi.sync_log(), workers=kpi.settings().sync_workers
     )
-    for r in results:
-        context.log.info(
-            f"{r.attempt.store_id}: {r.attempt.status} rows={r.attempt.rows} pages={r.attempt.pages}"
-            f" throttled={r.attempt.throttled} {r.attempt.error_message or ''}"
-        )
-    yield dg.MaterializeResult(metadata=_sync_metadata(results))
-    yield _sync_check(RAW_SHOPIFY_ORDERS, results)
+    yield from _report(context, RAW_SHOPIFY_ORDERS, results)
 
 
-@dg.asset(
-    key=RAW_ECB_RATES,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="raw",
-    kinds={"python", "parquet"},
-    retry_policy=SYNC_RETRY,
-    check_specs=[
-        dg.AssetCheckSpec(
-            "all_stores_synced",
-            asset=RAW_ECB_RATES,
-            blocking=True,
-            description="The ECB reference-rate download succeeded.",
-        )
-    ],
-    description="ECB euro reference rates for the window (plus look-back), one record per date and currency.",
+@raw_sync_asset(
+    RAW_ECB_RATES,
+    "ECB euro reference rates for the window (plus look-back), one record per date and currency.",
+    "The ECB reference-rate download succeeded.",
 )
 def ecb_rates(context: dg.AssetExecutionContext, kpi: KpiResource):
     window = context.partition_time_window
     result = sync_fx(kpi.stores_config().fx.base_url, window.start, window.end, kpi.lake(), kpi.sync_log())
-    results = [result] if result is not None else []
-    yield dg.MaterializeResult(metadata=_sync_metadata(results))
-    yield _sync_check(RAW_ECB_RATES, results)
+    yield from _report(context, RAW_ECB_RATES, [result] if result is not None else [])
 
 
 @dg.asset(
