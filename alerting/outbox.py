@@ -9,7 +9,8 @@ from __future__ import annotations
 import fcntl
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,11 +43,21 @@ class Outbox:
     def _append(self, rows: Iterable[dict]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             fh.flush()
-            fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One deliverer at a time (the daemon's alert runs, a CLI run), from reading what was
+        delivered to recording the new deliveries, so no alert is posted twice."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def history(self) -> list[dict]:
         if not self.path.exists():
@@ -56,6 +67,14 @@ class Outbox:
 
     def delivered_keys(self) -> set[str]:
         return {row["alert_key"] for row in self.history() if row["status"] == "delivered"}
+
+    def undelivered(self) -> list[Alert]:
+        """Alerts whose latest delivery attempt failed: to be offered again."""
+        latest: dict[str, dict] = {}
+        for row in self.history():
+            latest[row["alert_key"]] = row
+        fields = ("alert_key", "source", "severity", "title", "body", "subject", "details")
+        return [Alert(**{k: row[k] for k in fields}) for row in latest.values() if row["status"] == "failed"]
 
     def deliver(
         self,
@@ -71,6 +90,12 @@ class Outbox:
         Without a webhook the outbox itself is the channel: the alert is delivered when recorded.
         A webhook that keeps failing leaves the alert `failed`, so the next run tries it again.
         """
+        with self._exclusive():
+            return self._deliver(list(alerts), webhook_url, attempts, timeout, backoff)
+
+    def _deliver(
+        self, alerts: list[Alert], webhook_url: str | None, attempts: int, timeout: float, backoff: float
+    ) -> DeliveryReport:
         report = DeliveryReport()
         done = self.delivered_keys()
         for alert in alerts:
@@ -105,7 +130,7 @@ def _post(url: str, alert: Alert, attempts: int, timeout: float, backoff: float)
                 return "delivered", None
             error = f"HTTP {response.status_code}"
         except requests.RequestException as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = type(exc).__name__  # not the message: it can carry the hook's secret URL
         if attempt < attempts:
             time.sleep(backoff * attempt)
     return "failed", error

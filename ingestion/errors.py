@@ -58,5 +58,9 @@ class NetworkError(SyncError):
     error_class = "network_error"
 
 
+class CredentialsMissing(SyncError):
+    error_class = "config_error"
+
+
 class ConfigError(ValueError):
     """User-edited configuration is invalid; the message names the file, line and field."""

@@ -37,6 +37,7 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
+    max_retry_after: float = 120.0  # a server asking for longer fails the attempt; the next run resumes
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
@@ -153,7 +154,7 @@ class HttpClient:
                 response = self.session.request(
                     method, url, timeout=(self.retry.connect_timeout, self.retry.read_timeout), **kwargs
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:  # refused, reset, timed out, cut mid-body
                 last_error = NetworkError(f"{operation}: {type(exc).__name__}: {exc}", url=url)
                 self._count_retry(attempt)
                 continue
@@ -170,8 +171,10 @@ class HttpClient:
                     self.stats.throttled += 1
                     if attempt < self.retry.max_attempts:
                         delay = retry_after_seconds(response.headers.get("Retry-After"))
+                        if delay is None:
+                            delay = self.retry.backoff(attempt, self._rng)
                         self.stats.retries += 1
-                        self._wait(delay if delay is not None else self.retry.backoff(attempt, self._rng))
+                        self._wait(min(delay, self.retry.max_retry_after))
                     last_error = error
                     continue
                 if isinstance(error, ServerError | NetworkError):

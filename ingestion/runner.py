@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from ingestion.clients.ecb import EcbClient
 from ingestion.clients.shopify import ShopifyClient
 from ingestion.config import StoreConfig, StoresFile
+from ingestion.errors import ConfigError, CredentialsMissing
 from ingestion.lake import RawLake, RawRecord, new_sync_id
-from ingestion.sync import SyncResult, run_sync
+from ingestion.sync import SyncResult, record_failure, run_sync
 from ingestion.sync_log import SyncLog
 from ingestion.windows import sync_window
 
@@ -45,7 +46,18 @@ def sync_stores(
         window = sync_window(start, end, timedelta(days=store.lookback_days), now)
         if window is None:
             return None
-        return run_sync(client_for(store), store_id=store.store_id, entity=entity, window=window, lake=lake, log=log)
+        try:
+            client = client_for(store)
+        except ConfigError as exc:
+            return record_failure(
+                platform=store.platform,
+                store_id=store.store_id,
+                entity=entity,
+                window=window,
+                log=log,
+                error=CredentialsMissing(str(exc)),
+            )
+        return run_sync(client, store_id=store.store_id, entity=entity, window=window, lake=lake, log=log)
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(stores)))) as pool:
         return [r for r in pool.map(one, stores) if r is not None]

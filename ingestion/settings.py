@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,3 +46,15 @@ class Settings:
         os.environ["KPI_REPORTING_CURRENCY"] = self.reporting_currency
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         self.lake_dir.mkdir(parents=True, exist_ok=True)
+        if not os.environ.get("KPI_PII_SALT"):
+            os.environ["KPI_PII_SALT"] = self.local_pii_salt()
+
+    def local_pii_salt(self) -> str:
+        """A per-installation salt kept beside the warehouse (owner-only), made on first use, so that
+        buyer hashes are never keyed by a public default. Set KPI_PII_SALT to share one across hosts."""
+        path = self.warehouse_path.parent / ".pii_salt"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return path.read_text().strip()

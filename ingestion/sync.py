@@ -42,6 +42,34 @@ class SyncResult:
         return self.attempt.status == "success"
 
 
+def record_failure(
+    *, platform: str, store_id: str, entity: str, window: Window, log: SyncLog, error: SyncError
+) -> SyncResult:
+    """A failed attempt that never reached the API (e.g. its credentials are not configured)."""
+    now = datetime.now(UTC)
+    attempt = SyncAttempt(
+        sync_id=new_sync_id(),
+        platform=platform,
+        store_id=store_id,
+        entity=entity,
+        window_start=window.start,
+        window_end=window.end,
+        started_at=now,
+        finished_at=now,
+        status="failed",
+        rows=0,
+        pages=0,
+        requests=0,
+        retries=0,
+        throttled=0,
+        error_class=error.error_class,
+        error_message=str(error),
+    )
+    log.append(attempt)
+    logger.info("%s/%s %s: failed before any request - %s", platform, entity, store_id, error)
+    return SyncResult(attempt, [])
+
+
 def run_sync(
     client: Client,
     *,
@@ -87,6 +115,10 @@ def run_sync(
     except SyncError as exc:
         flush()
         error = exc
+    except Exception as exc:  # a bug or an unforeseen failure is still a logged, failed attempt
+        flush()
+        error = SyncError(f"{type(exc).__name__}: {exc}")
+        error.error_class = "internal_error"
     stats = client.http.stats
     attempt = SyncAttempt(
         sync_id=sync_id,

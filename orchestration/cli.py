@@ -28,7 +28,13 @@ def _run(stores_file: Path, start: date, end: date, began: float) -> int:
 
     from ingestion.config import load_stores
     from ingestion.settings import Settings
-    from orchestration.launch import ensure_dagster_home, run_alert_sensor, run_pipeline, summary_text
+    from orchestration.launch import (
+        ensure_dagster_home,
+        run_alert_sensor,
+        run_failure_alerts,
+        run_pipeline,
+        summary_text,
+    )
 
     stores = load_stores(stores_file)  # fail fast, naming file, line and field
     os.environ["KPI_STORES_FILE"] = str(stores_file.resolve())
@@ -47,6 +53,10 @@ def _run(stores_file: Path, start: date, end: date, began: float) -> int:
         )
         _progress("alerts sensor: failed checks and new KPI alert rows -> alert job ...", began)
         alerts, _ = run_alert_sensor(instance)
+        if not outcome.success:
+            failures = run_failure_alerts(instance, outcome)
+            alerts.requested += failures.requested
+            alerts.delivered += failures.delivered
         _progress(f"{alerts.requested} alert run(s), {alerts.delivered} alert(s) delivered", began)
         if settings.warehouse_path.exists():
             print(summary_text(settings, outcome, alerts))

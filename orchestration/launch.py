@@ -62,11 +62,13 @@ class PipelineOutcome:
     checks_failed: list[str] = field(default_factory=list)
     materialized: int = 0
     failed_job: str | None = None
+    failed_runs: list[dg.ExecuteInProcessResult] = field(default_factory=list)
 
     def add(self, job_name: str, result: dg.ExecuteInProcessResult) -> None:
         self.run_ids.append(result.run_id)
         if not result.success:
             self.success, self.failed_job = False, job_name
+            self.failed_runs.append(result)
         for evaluation in result.get_asset_check_evaluations():
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
             (self.checks_passed if evaluation.passed else self.checks_failed).append(name)
@@ -127,6 +129,34 @@ def run_alert_sensor(instance: dg.DagsterInstance, cursor: str | None = None) ->
         if result.success:
             outcome.delivered += result.output_for_node("deliver_alerts")["delivered"]
     return outcome, data.cursor
+
+
+def run_failure_alerts(instance: dg.DagsterInstance, outcome: PipelineOutcome) -> AlertOutcome:
+    """Evaluate the run-failure sensor for the failed runs of `outcome` and deliver what it requests."""
+    defs = load_defs()
+    sensor = defs.resolve_sensor_def("run_failure_alerts")
+    job = defs.resolve_job_def("alert_job")
+    result = AlertOutcome()
+    for failed in outcome.failed_runs:
+        context = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alerts",
+            dagster_instance=instance,
+            dagster_run=failed.dagster_run,
+            dagster_event=failed.get_run_failure_event(),
+        ).for_run_failure()
+        request = sensor(context)
+        if isinstance(request, dg.RunRequest):
+            result.requested += 1
+            run = job.execute_in_process(
+                instance=instance,
+                run_config=request.run_config,
+                raise_on_error=False,
+                resources={"kpi": defs.resources["kpi"]},
+            )
+            result.runs.append(run.run_id)
+            if run.success:
+                result.delivered += run.output_for_node("deliver_alerts")["delivered"]
+    return result
 
 
 def mart_row_counts(settings: Settings) -> dict[str, int]:

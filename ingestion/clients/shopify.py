@@ -43,6 +43,13 @@ def parse_call_limit(value: str | None) -> tuple[int, int] | None:
         return None
 
 
+def last_second_before(end: datetime) -> datetime:
+    """updated_at_max is inclusive and Shopify's timestamps are whole seconds: the last whole second
+    strictly before an exclusive window end (which may carry microseconds when clipped at now)."""
+    whole = end.replace(microsecond=0)
+    return whole if whole < end else whole - timedelta(seconds=1)
+
+
 def _fmt(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="seconds")
 
@@ -94,8 +101,7 @@ class ShopifyClient:
             "limit": PAGE_LIMIT,
             "order": "updated_at asc",
             "updated_at_min": _fmt(window.start),
-            # updated_at_max is inclusive and timestamps have whole seconds: stop one second short
-            "updated_at_max": _fmt(window.end - timedelta(seconds=1)),
+            "updated_at_max": _fmt(last_second_before(window.end)),
         }
         while url:
             body, response = self.http.request_json(

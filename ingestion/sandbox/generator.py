@@ -176,6 +176,11 @@ class Order:
         return tuple(r for r in self.refunds if r.created_at <= clock)
 
 
+def _sec(value: datetime) -> datetime:
+    """Platforms keep whole seconds."""
+    return value.replace(microsecond=0)
+
+
 def money(value: Decimal, currency: str) -> Decimal:
     exp = Decimal("1") if currency in ZERO_DECIMAL_CURRENCIES else Decimal("0.01")
     return value.quantize(exp, rounding=ROUND_HALF_UP)
@@ -296,7 +301,7 @@ def orders_for_day(
         fulfilled_at = None
         refunds: list[Refund] = []
         if rng.random() < 0.02:
-            cancelled_at = created_at + timedelta(hours=rng.uniform(0.5, 40))
+            cancelled_at = _sec(created_at + timedelta(hours=rng.uniform(0.5, 40)))
             cancel_reason = rng.choice(("customer", "inventory", "fraud"))
             refunds.append(
                 Refund(
@@ -311,7 +316,7 @@ def orders_for_day(
                 )
             )
         else:
-            fulfilled_at = created_at + timedelta(hours=rng.uniform(4, 70))
+            fulfilled_at = _sec(created_at + timedelta(hours=rng.uniform(4, 70)))
             recall = _recall_refund(order_id, created_at, lines, shop, day, incidents)
             if recall is not None:
                 refunds.append(recall)
@@ -321,7 +326,7 @@ def orders_for_day(
                 refunded = money(
                     (line.price * line.quantity - line.total_discount) * qty / line.quantity, shop.currency
                 )
-                refund_created = created_at + timedelta(days=rng.uniform(3, 28))
+                refund_created = _sec(created_at + timedelta(days=rng.uniform(3, 28)))
                 backdated = rng.random() < 0.1
                 refunds.append(
                     Refund(

@@ -30,6 +30,7 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    cut: bool = False  # announce the whole body, send half of it, drop the connection
 
     @classmethod
     def json(cls, payload: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -105,6 +106,11 @@ class SandboxServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(response.body)))
                 self.end_headers()
+                if response.cut:
+                    self.wfile.write(response.body[: len(response.body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 self.wfile.write(response.body)
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle

@@ -179,6 +179,7 @@ class ShopFaults:
     throttle_next: int = 0  # next N requests answer 429 even with room in the bucket
     server_error_next: int = 0  # next N requests answer 503
     malformed_next: int = 0  # next N requests answer 200 with a truncated JSON body
+    drop_next: int = 0  # next N requests drop the connection halfway through the body
     token_revoked: bool = False
 
 
@@ -263,6 +264,9 @@ class ShopifySandbox(SandboxApp):
         }
         faults = self.faults[shop_id]
         with self._lock:
+            if faults.drop_next > 0:
+                faults.drop_next -= 1
+                return Response(200, json.dumps(payload).encode(), {"Content-Type": "application/json", **head}, True)
             if faults.malformed_next > 0:
                 faults.malformed_next -= 1
                 body = json.dumps(payload).encode()
@@ -335,7 +339,7 @@ class ShopifySandbox(SandboxApp):
         for order in self.data.orders_by_shop[request.params["shop"]]:
             if order.created_at > now:
                 continue
-            updated = order.updated_at(now)
+            updated = order.updated_at(now).replace(microsecond=0)  # the platform keeps whole seconds
             if (lo is None or updated >= lo) and (hi is None or updated <= hi):
                 rows.append((updated, order))
         if cursor["order"] == "updated_at asc":

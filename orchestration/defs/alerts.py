@@ -10,6 +10,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from alerting.kpi_alerts import actionable_alerts
 from alerting.outbox import Alert, Outbox
+from orchestration.defs.jobs import kpi_ingest, kpi_transform
 from orchestration.defs.resources import KpiResource
 
 KPI_ALERTS_KEY = dg.AssetKey(["marts", "kpi_alerts"])
@@ -72,6 +73,33 @@ def check_alert(record) -> Alert:
     )
 
 
+def run_failure_alert(run: dg.DagsterRun, message: str) -> Alert:
+    return Alert(
+        alert_key=f"run:{run.run_id}",
+        source="run_failure",
+        severity="critical",
+        title=f"[CRITICAL] run of {run.job_name} failed",
+        body=f"{message.strip()[:1500]} - see run {run.run_id} in the Dagster UI; re-running it is safe.",
+        subject=f"job:{run.job_name}",
+        details={"run_id": run.run_id, "job": run.job_name, "tags": dict(run.tags)},
+    )
+
+
+def step_errors(instance: dg.DagsterInstance, run_id: str) -> str:
+    messages = []
+    for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        data = event.dagster_event.event_specific_data
+        error = getattr(data, "error", None)
+        text = (error.message.strip() if error is not None else "") or event.message
+        messages.append(f"{event.step_key}: {text}")
+    return "; ".join(messages)
+
+
+def failed_checks_in_run(instance: dg.DagsterInstance, run_id: str) -> bool:
+    events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    return any(not e.dagster_event.event_specific_data.passed for e in events)
+
+
 def _item(alert: Alert) -> dict:
     return {
         "alert_key": alert.alert_key,
@@ -82,6 +110,25 @@ def _item(alert: Alert) -> dict:
         "subject": alert.subject,
         "details_json": json.dumps(alert.details, default=str),
     }
+
+
+@dg.run_failure_sensor(
+    monitored_jobs=[kpi_ingest, kpi_transform],
+    request_job=alert_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="A pipeline run that failed (crashed step, bad config) -> one alert. Runs failed by a "
+    "failed check are left to alerts_sensor, which names the check.",
+)
+def run_failure_alerts(context: dg.RunFailureSensorContext):
+    run = context.dagster_run
+    if failed_checks_in_run(context.instance, run.run_id):
+        return dg.SkipReason(f"run {run.run_id} failed on a check; alerts_sensor reports it")
+    message = step_errors(context.instance, run.run_id) or context.failure_event.message or "the run failed"
+    alert = run_failure_alert(run, message)
+    return dg.RunRequest(
+        run_key=alert.alert_key,
+        run_config=dg.RunConfig(ops={"deliver_alerts": {"config": {"alerts": [_item(alert)]}}}),
+    )
 
 
 @dg.sensor(
@@ -114,11 +161,19 @@ def alerts_sensor(context: dg.SensorEvaluationContext, kpi: KpiResource):
         except duckdb.IOException as exc:  # a writer holds the warehouse: read it on a later tick
             context.log.info(f"warehouse busy, kpi alerts deferred: {exc}")
 
+    # deliveries that failed after the alert job's retries (a channel down for long) are offered again
+    outbox = Outbox(kpi.settings().outbox_path)
+    pending = {a.alert_key for a in alerts}
+    alerts.extend(a for a in outbox.undelivered() if a.alert_key not in pending)
+
     new_cursor = json.dumps({"checks": seen_checks, "kpi_alerts_storage_id": kpi_cursor})
     if not alerts:
         return dg.SensorResult(skip_reason="no new failed checks or KPI alerts", cursor=new_cursor)
     keys = sorted(a.alert_key for a in alerts)
-    run_key = hashlib.sha256("|".join(keys).encode()).hexdigest()[:16]
+    # the outbox grows with every delivery attempt, so a retry of failed keys gets a new run key,
+    # while a tick that sees nothing new since the last request gets the same key (no second run)
+    marker = f"{'|'.join(keys)}#{len(outbox.history())}"
+    run_key = hashlib.sha256(marker.encode()).hexdigest()[:16]
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(

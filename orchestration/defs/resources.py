@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from ingestion.config import StoreConfig, StoresFile, load_stores
+from ingestion.errors import ConfigError
 from ingestion.lake import RawLake
 from ingestion.settings import PROJECT_ROOT, Settings
 from ingestion.sync_log import SyncLog
@@ -21,7 +22,11 @@ class KpiResource(dg.ConfigurableResource):
         return Settings.from_env()
 
     def stores_config(self) -> StoresFile:
-        return load_stores(Path(self.stores_file) if self.stores_file else self.settings().stores_file)
+        try:
+            return load_stores(Path(self.stores_file) if self.stores_file else self.settings().stores_file)
+        except ConfigError as exc:
+            # a wrong file stays wrong: fail now, without the retries meant for flaky APIs
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
     def stores(self, platform: str, only: list[str] | None = None) -> list[StoreConfig]:
         stores = [s for s in self.stores_config().stores if s.platform == platform]

@@ -18,6 +18,7 @@ from alerting.outbox import Outbox
 from ingestion.sandbox.generator import Incident
 from tests.conftest import DBT_DIR, utc
 from tests.kpi_oracle import daily_kpis, rate_to
+from tests.receivers import Receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -105,6 +106,10 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
             assert row["refund_amount_reporting"] == pytest.approx(
                 float(exp.refund_amount) * rate, rel=1e-9, abs=1e-9
             ), key
+        days = (END - START).days + 1
+        for store in ("acme-us", "acme-de", "acme-uk", "acme-jp"):
+            in_range = [k for k in rows if k[0] == store and START <= k[1] <= END]
+            assert len(in_range) == days, store  # every local day is a row, with zeros if nothing sold
         zero_days = [k for k in rows if k not in expected and START <= k[1] <= END]
         assert all(rows[k]["orders"] == 0 and rows[k]["refund_amount"] == 0 for k in zero_days)
 
@@ -142,7 +147,7 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
         assert recall[0]["details"]["kpi_value"] == pytest.approx(float(exp.refund_amount / exp.gmv), rel=1e-12)
 
 
-def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_env):
+def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_env, monkeypatch):
     """A revoked token: the sync is recorded as auth_invalid, the blocking check fails the ingest run,
     the marts are not rebuilt, and the failed check reaches the outbox exactly once."""
     from ingestion.sync_log import SyncLog
@@ -150,6 +155,8 @@ def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_en
 
     sandbox = pipeline_env
     sandbox.shopify.faults["acme-de"].token_revoked = True
+    receiver = Receiver()
+    monkeypatch.setenv("KPI_ALERT_WEBHOOK_URL", receiver.url)
     with dg.instance_for_test() as instance:
         outcome = run_pipeline(instance, date(2026, 7, 14), END)
         assert not outcome.success and outcome.failed_job == "kpi_ingest"
@@ -165,8 +172,11 @@ def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_en
         (alert,) = Outbox(settings.outbox_path).history()
         assert alert["source"] == "check" and "all_stores_synced" in alert["title"]
         assert "acme-de: auth_invalid" in alert["body"]
+        assert alert["channel"] == "webhook"
+        assert [c["key"] for c in receiver.calls] == [alert["alert_key"]]  # exactly one call reached the hook
         assert run_alert_sensor(instance, cursor)[0].requested == 0
         assert json.loads(cursor)["checks"]
+    receiver.server.shutdown()
 
 
 def test_ingest_run_config_limits_the_run_to_some_stores(settings, pipeline_env):
@@ -187,3 +197,21 @@ def test_ingest_run_config_limits_the_run_to_some_stores(settings, pipeline_env)
     assert [(a["store_id"], a["window_start"], a["window_end"]) for a in shopify] == [
         ("acme-de", "2026-07-12T00:00:00+00:00", "2026-07-16T00:00:00+00:00")  # 2-day look-back
     ]
+
+
+def test_a_crashed_run_raises_one_run_failure_alert(settings, pipeline_env, monkeypatch):
+    """No check can speak for a step that crashed (here: the stores file is gone); the run-failure
+    sensor does, once."""
+    from orchestration.launch import run_failure_alerts, run_pipeline
+
+    missing = settings.warehouse_path.parent / "no-such-stores.yaml"
+    monkeypatch.setenv("KPI_STORES_FILE", str(missing))
+    with dg.instance_for_test() as instance:
+        outcome = run_pipeline(instance, END, END)
+        assert not outcome.success and outcome.checks_failed == []
+        alerts = run_failure_alerts(instance, outcome)
+        assert (alerts.requested, alerts.delivered) == (1, 1)
+        (row,) = Outbox(settings.outbox_path).history()
+        assert row["source"] == "run_failure" and row["title"] == "[CRITICAL] run of kpi_ingest failed"
+        assert str(missing) in row["body"]
+        assert run_failure_alerts(instance, outcome).delivered == 0  # the same failure is not sent twice

@@ -195,3 +195,50 @@ def test_late_refund_arrives_with_a_later_window_and_resync_never_double_counts(
     assert staged == (len(visible), len(visible))  # one row per order, whatever the number of versions
     assert raw_versions > len(visible)
     assert refunds == (len(refund.lines), refund.amount)
+
+
+def test_a_connection_dropped_mid_body_is_retried(sandbox, lake, sync_log):
+    sandbox.shopify.faults[SHOP.shop_id].drop_next = 2
+    result = run_sync(client(sandbox), store_id=SHOP.shop_id, entity="orders", window=WINDOW, lake=lake, log=sync_log)
+    assert result.ok and result.attempt.retries == 2
+    assert result.attempt.rows == len(visible_ids(sandbox, WINDOW.start, WINDOW.end))
+
+
+def test_a_store_without_its_credential_is_a_logged_config_error_and_others_still_sync(
+    sandbox, lake, sync_log, monkeypatch
+):
+    from ingestion.config import StoreConfig
+    from ingestion.runner import sync_stores
+
+    def store(store_id: str, env: str) -> StoreConfig:
+        return StoreConfig.model_validate(
+            {
+                "store_id": store_id,
+                "platform": "shopify",
+                "name": "x",
+                "marketplace": "m",
+                "region": "EU",
+                "country": "DE",
+                "timezone": "Europe/Berlin",
+                "currency": "EUR",
+                "base_url": f"{sandbox.shopify_url}/{SHOP.shop_id}",
+                "credentials": {"access_token_env": env},
+            }
+        )
+
+    monkeypatch.setenv("TOKEN_PRESENT", sandbox_token(SHOP.shop_id))
+    monkeypatch.delenv("TOKEN_ABSENT", raising=False)
+    results = sync_stores(
+        [store(SHOP.shop_id, "TOKEN_PRESENT"), store("other-shop", "TOKEN_ABSENT")],
+        "orders",
+        utc(2026, 5, 30),
+        utc(2026, 6, 1),
+        lake,
+        sync_log,
+        now=utc(2026, 6, 1),
+    )
+    by_store = {r.attempt.store_id: r.attempt for r in results}
+    assert by_store[SHOP.shop_id].status == "success"
+    assert by_store["other-shop"].error_class == "config_error"
+    assert "TOKEN_ABSENT" in by_store["other-shop"].error_message
+    assert {e["store_id"] for e in sync_log.entries()} == {SHOP.shop_id, "other-shop"}

@@ -61,3 +61,16 @@ def test_link_header_and_call_limit_parsing():
     assert next_link(None) is None
     assert parse_call_limit("32/40") == (32, 40)
     assert parse_call_limit("x/y") is None
+
+
+def test_window_end_maps_to_the_last_whole_second_before_it():
+    from datetime import UTC, datetime
+
+    from ingestion.clients.shopify import last_second_before
+
+    assert last_second_before(datetime(2026, 1, 1, 2, 15, 7, 400_000, tzinfo=UTC)) == datetime(
+        2026, 1, 1, 2, 15, 7, tzinfo=UTC
+    )
+    assert last_second_before(datetime(2026, 1, 1, 0, 0, 0, tzinfo=UTC)) == datetime(
+        2025, 12, 31, 23, 59, 59, tzinfo=UTC
+    )

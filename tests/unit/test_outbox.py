@@ -1,38 +1,9 @@
 """Alert delivery against a real local HTTP receiver that fails on demand."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from alerting.outbox import Alert, Outbox
-
-
-class Receiver:
-    def __init__(self, fail_first: int = 0) -> None:
-        self.calls: list[dict] = []
-        self.fail_left = fail_first
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.calls.append({"body": body, "key": self.headers.get("Idempotency-Key")})
-                status = 200
-                if receiver.fail_left > 0:
-                    receiver.fail_left -= 1
-                    status = 503
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+from tests.receivers import Receiver
 
 
 @pytest.fixture
@@ -72,3 +43,23 @@ def test_without_webhook_the_outbox_is_the_channel(tmp_path):
     outbox = Outbox(tmp_path / "outbox.jsonl")
     assert outbox.deliver([alert("a")]).delivered == ["a"]
     assert outbox.history()[0]["channel"] == "outbox"
+
+
+def test_failed_deliveries_are_offered_again_until_delivered(tmp_path, receiver):
+    outbox = Outbox(tmp_path / "outbox.jsonl")
+    receiver.fail_left = 10
+    outbox.deliver([alert("a"), alert("b")], receiver.url, attempts=1, backoff=0)
+    assert sorted(a.alert_key for a in outbox.undelivered()) == ["a", "b"]
+    assert outbox.undelivered()[0].details == {"value": 0.3}
+    receiver.fail_left = 0
+    outbox.deliver(outbox.undelivered(), receiver.url, backoff=0)
+    assert outbox.undelivered() == []
+    assert "secret" not in (tmp_path / "outbox.jsonl").read_text()
+
+
+def test_an_unreachable_hook_records_the_error_class_not_the_url(tmp_path):
+    outbox = Outbox(tmp_path / "outbox.jsonl")
+    outbox.deliver([alert("a")], "http://127.0.0.1:9/services/secret-token", attempts=1, backoff=0)
+    (row,) = outbox.history()
+    assert row["status"] == "failed" and row["error"] == "ConnectionError"
+    assert "secret-token" not in (tmp_path / "outbox.jsonl").read_text()

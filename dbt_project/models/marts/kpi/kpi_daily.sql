@@ -7,7 +7,11 @@ stores as (
 ),
 
 data_through as (
-    select store_id, orders_complete_through from {{ ref('int_stores__data_through') }}
+    select
+        store_id,
+        orders_complete_from,
+        orders_complete_through
+    from {{ ref('int_stores__data_through') }}
 ),
 
 sales as (
@@ -37,13 +41,29 @@ refunds as (
 ),
 
 bounds as (
-    select store_id, min(kpi_date) as first_day, max(kpi_date) as last_day
+    -- from the first activity to the newest synced local day, so that trailing days without any
+    -- order are rows with zeros (a store whose sales stopped must show it)
+    select
+        active.store_id,
+        min(active.kpi_date) as first_day,
+        greatest(
+            max(active.kpi_date),
+            max({{ local_date('data_through.orders_complete_through', 'stores.timezone') }})
+        ) as last_day
     from (
-        select store_id, kpi_date from sales
+        select
+            store_id,
+            kpi_date
+        from sales
         union all
-        select store_id, kpi_date from refunds
+        select
+            store_id,
+            kpi_date
+        from refunds
     ) as active
-    group by store_id
+    inner join stores on active.store_id = stores.store_id
+    left join data_through on active.store_id = data_through.store_id
+    group by active.store_id
 ),
 
 spine as (
@@ -69,7 +89,8 @@ daily as (
         spine.kpi_date,
         stores.currency_code,
         coalesce(
-            {{ local_day_end_utc('spine.kpi_date', 'stores.timezone') }} <= data_through.orders_complete_through,
+            {{ local_day_end_utc('spine.kpi_date - 1', 'stores.timezone') }} >= data_through.orders_complete_from
+            and {{ local_day_end_utc('spine.kpi_date', 'stores.timezone') }} <= data_through.orders_complete_through,
             false
         ) as is_complete_day,
         coalesce(fx.reporting_currency_code, '{{ var("reporting_currency") }}') as reporting_currency_code,
@@ -80,9 +101,10 @@ daily as (
         coalesce(refunds.refund_amount, 0) as refund_amount,
         coalesce(refunds.refunded_units, 0) as refunded_units,
         coalesce(refunds.refunded_orders, 0) as refunded_orders,
-        coalesce(sales.gmv_reporting, 0) as gmv_reporting,
-        coalesce(sales.discounts_reporting, 0) as discounts_reporting,
-        coalesce(refunds.refund_amount_reporting, 0) as refund_amount_reporting
+        -- no sales is 0 in any currency; a missing rate stays null (and fails the facts' tests)
+        case when sales.store_id is null then 0 else sales.gmv_reporting end as gmv_reporting,
+        case when sales.store_id is null then 0 else sales.discounts_reporting end as discounts_reporting,
+        case when refunds.store_id is null then 0 else refunds.refund_amount_reporting end as refund_amount_reporting
     from spine
     inner join stores on stores.store_id = spine.store_id
     left join sales on sales.store_id = spine.store_id and sales.kpi_date = spine.kpi_date
