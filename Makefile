@@ -30,7 +30,7 @@ test: manifest
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	mkdir -p tmp/lint && KPI_WAREHOUSE_PATH=$(CURDIR)/tmp/lint/kpi.duckdb $(BIN)/sqlfluff lint dbt_project/models
+	mkdir -p tmp/lint && KPI_PII_SALT=lint-only KPI_WAREHOUSE_PATH=$(CURDIR)/tmp/lint/kpi.duckdb $(BIN)/sqlfluff lint dbt_project/models
 
 # Dagster UI on http://127.0.0.1:3000 with the sandbox marketplaces running behind it.
 dev: manifest
