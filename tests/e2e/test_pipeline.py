@@ -63,6 +63,22 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
         assert "raw/shopify/orders:raw_orders_expectations" in outcome.checks_passed
         assert "raw/shopify/orders:all_stores_synced" in outcome.checks_passed
 
+        # The hand-off the daemon makes: a successful ingest run requests one transform run.
+        from orchestration.launch import load_defs
+
+        ingest_run = instance.get_run_by_id(outcome.run_ids[0])
+        (success,) = instance.all_logs(ingest_run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+        handoff = load_defs().resolve_sensor_def("transform_after_ingest")
+        request = handoff(
+            dg.build_run_status_sensor_context(
+                sensor_name="transform_after_ingest",
+                dagster_instance=instance,
+                dagster_run=ingest_run,
+                dagster_event=success.dagster_event,
+            )
+        )
+        assert request.run_key == f"after:{ingest_run.run_id}"
+
         rows = _kpi_rows(settings)
         expected = daily_kpis(sandbox.data, CLOCK)
 
