@@ -21,9 +21,31 @@ DEFAULT_BASE_URLS = {"shopify": "https://{store_id}.myshopify.com"}
 ECB_BASE_URL = "https://www.ecb.europa.eu"
 
 
+ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
+
+
 class Credentials(BaseModel):
+    """Names of the environment variables holding a store's secrets: either a non-expiring access
+    token, or an app's client id and secret plus the first refresh token of expiring tokens."""
+
     model_config = ConfigDict(extra="forbid")
-    access_token_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    access_token_env: str | None = Field(default=None, pattern=ENV_NAME)
+    client_id_env: str | None = Field(default=None, pattern=ENV_NAME)
+    client_secret_env: str | None = Field(default=None, pattern=ENV_NAME)
+    refresh_token_env: str | None = Field(default=None, pattern=ENV_NAME)
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> Credentials:
+        refresh = (self.client_id_env, self.client_secret_env, self.refresh_token_env)
+        if self.access_token_env is None and not all(refresh):
+            raise ValueError("give access_token_env, or client_id_env + client_secret_env + refresh_token_env")
+        if self.access_token_env is not None and any(refresh):
+            raise ValueError("access_token_env and the refresh-token fields are exclusive")
+        return self
+
+    @property
+    def expiring(self) -> bool:
+        return self.access_token_env is None
 
 
 class StoreConfig(BaseModel):
@@ -55,13 +77,11 @@ class StoreConfig(BaseModel):
     def api_base_url(self) -> str:
         return (self.base_url or DEFAULT_BASE_URLS[self.platform].format(store_id=self.store_id)).rstrip("/")
 
-    def secret(self) -> str:
-        value = os.environ.get(self.credentials.access_token_env)
+    def secret(self, field: str = "access_token_env") -> str:
+        name = getattr(self.credentials, field)
+        value = os.environ.get(name) if name else None
         if not value:
-            raise ConfigError(
-                f"store {self.store_id}: environment variable {self.credentials.access_token_env} "
-                "(credentials.access_token_env) is not set"
-            )
+            raise ConfigError(f"store {self.store_id}: environment variable {name} (credentials.{field}) is not set")
         return value
 
 

@@ -7,21 +7,35 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from ingestion.clients.ecb import EcbClient
-from ingestion.clients.shopify import ShopifyClient
+from ingestion.clients.shopify import ShopifyClient, shopify_refresher
 from ingestion.config import StoreConfig, StoresFile
 from ingestion.errors import ConfigError, CredentialsMissing
+from ingestion.http import HttpClient, RetryPolicy
 from ingestion.lake import RawLake, RawRecord, new_sync_id
 from ingestion.sync import SyncResult, record_failure, run_sync
 from ingestion.sync_log import SyncLog
+from ingestion.tokens import RefreshingToken, TokenState, TokenStore
 from ingestion.windows import sync_window
 
 ENTITIES = {"shopify": ("orders",)}
 
 
-def client_for(store: StoreConfig) -> ShopifyClient:
-    if store.platform == "shopify":
+def client_for(store: StoreConfig, token_store: TokenStore | None = None) -> ShopifyClient:
+    if store.platform != "shopify":
+        raise ValueError(f"store {store.store_id}: no client for platform {store.platform!r}")
+    if not store.credentials.expiring:
         return ShopifyClient(store.api_base_url, store.secret())
-    raise ValueError(f"store {store.store_id}: no client for platform {store.platform!r}")
+    if token_store is None:
+        raise ConfigError(f"store {store.store_id}: expiring tokens need a token store (KPI_STATE_DIR)")
+    refresh = shopify_refresher(
+        store.api_base_url,
+        store.secret("client_id_env"),
+        store.secret("client_secret_env"),
+        HttpClient(platform="shopify", retry=RetryPolicy()),
+    )
+    seed = TokenState(access_token=None, expires_at=None, refresh_token=store.secret("refresh_token_env"))
+    token = RefreshingToken(f"shopify-{store.store_id}", token_store, seed, refresh)
+    return ShopifyClient(store.api_base_url, token)
 
 
 def sync_stores(
@@ -34,6 +48,7 @@ def sync_stores(
     *,
     now: datetime | None = None,
     workers: int = 4,
+    token_store: TokenStore | None = None,
 ) -> list[SyncResult]:
     """One sync attempt per store for [start - look-back, end), clipped at now.
 
@@ -47,7 +62,7 @@ def sync_stores(
         if window is None:
             return None
         try:
-            client = client_for(store)
+            client = client_for(store, token_store)
         except ConfigError as exc:
             return record_failure(
                 platform=store.platform,

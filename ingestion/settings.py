@@ -16,6 +16,7 @@ class Settings:
     warehouse_path: Path
     stores_file: Path
     outbox_path: Path
+    state_dir: Path  # rotated refresh tokens and other secrets the syncs keep (owner-only)
     reporting_currency: str
     alert_webhook_url: str | None
     sync_workers: int
@@ -34,6 +35,7 @@ class Settings:
             warehouse_path=warehouse,
             stores_file=path("KPI_STORES_FILE", PROJECT_ROOT / "stores.yaml"),
             outbox_path=path("KPI_ALERT_OUTBOX", warehouse.parent / "alerts_outbox.jsonl"),
+            state_dir=path("KPI_STATE_DIR", warehouse.parent / ".state"),
             reporting_currency=env.get("KPI_REPORTING_CURRENCY", "USD"),
             alert_webhook_url=env.get("KPI_ALERT_WEBHOOK_URL") or None,
             sync_workers=int(env.get("KPI_SYNC_WORKERS", "4")),

@@ -10,15 +10,16 @@ re-aligned from `X-Shopify-Shop-Api-Call-Limit` on every response.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import requests
 
-from ingestion.errors import AuthInvalid, BadPayload
+from ingestion.errors import AuthExpired, AuthInvalid, BadPayload
 from ingestion.http import HttpClient, RateLimiter, RetryPolicy
 from ingestion.lake import RawRecord
+from ingestion.tokens import RefreshingToken, TokenState
 from ingestion.windows import Window
 
 API_VERSION = "2025-10"
@@ -69,7 +70,7 @@ class ShopifyClient:
     def __init__(
         self,
         base_url: str,
-        access_token: str,
+        access_token: str | RefreshingToken,
         *,
         requests_per_second: float = 2.0,
         bucket_size: int = 40,
@@ -82,15 +83,46 @@ class ShopifyClient:
             retry=retry or RetryPolicy(),
             limiters={"orders": self._limiter},
         )
-        self.http.session.headers.update({"X-Shopify-Access-Token": access_token, "Accept": "application/json"})
+        self.token = access_token
+        self.http.session.headers.update({"Accept": "application/json"})
 
-    def _classify(self, response: requests.Response) -> AuthInvalid | None:
+    def _access_token(self) -> str:
+        return self.token if isinstance(self.token, str) else self.token.get()
+
+    def _classify(self, response: requests.Response) -> AuthInvalid | AuthExpired | None:
+        if response.status_code == 401 and "expired" in response.text:
+            return AuthExpired("Shopify access token expired", http_status=401)
         if response.status_code == 401:
             return AuthInvalid(
                 "Shopify rejected the access token (revoked, uninstalled app or wrong shop)",
                 http_status=401,
             )
         return None
+
+    def _get(self, url: str, params: dict | None) -> tuple[object, requests.Response]:
+        token = self._access_token()
+        try:
+            return self.http.request_json(
+                "GET",
+                url,
+                operation="orders",
+                params=params,
+                classify=self._classify,
+                headers={"X-Shopify-Access-Token": token},
+            )
+        except AuthExpired:
+            if isinstance(self.token, str):
+                raise
+            # expired early (clock skew, revoked by a reinstall): refresh once and ask again
+            fresh = self.token.force_refresh(token)
+            return self.http.request_json(
+                "GET",
+                url,
+                operation="orders",
+                params=params,
+                classify=self._classify,
+                headers={"X-Shopify-Access-Token": fresh},
+            )
 
     def iter_pages(self, entity: str, window: Window) -> Iterator[Page]:
         if entity != "orders":
@@ -104,9 +136,7 @@ class ShopifyClient:
             "updated_at_max": _fmt(last_second_before(window.end)),
         }
         while url:
-            body, response = self.http.request_json(
-                "GET", url, operation="orders", params=params, classify=self._classify
-            )
+            body, response = self._get(url, params)
             limit = parse_call_limit(response.headers.get("X-Shopify-Shop-Api-Call-Limit"))
             if limit is not None:
                 used, size = limit
@@ -136,3 +166,50 @@ class ShopifyClient:
                 )
             yield Page(records, response.headers.get("X-Request-Id"))
             url, params = next_link(response.headers.get("Link")), None
+
+
+def shopify_refresher(
+    base_url: str,
+    client_id: str,
+    client_secret: str,
+    http: HttpClient,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Callable[[str], TokenState]:
+    """Exchange a refresh token for a new access token and a new (rotated) refresh token."""
+
+    def refresh(refresh_token: str) -> TokenState:
+        body, _ = http.request_json(
+            "POST",
+            f"{base_url.rstrip('/')}/admin/oauth/access_token",
+            operation="token",
+            json={
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+            },
+            classify=_classify_token_error,
+        )
+        if not isinstance(body, dict) or not body.get("access_token") or not body.get("refresh_token"):
+            raise BadPayload("token refresh: response has no access_token/refresh_token")
+        now = clock()
+        refresh_in = body.get("refresh_token_expires_in")
+        return TokenState(
+            access_token=body["access_token"],
+            expires_at=now + timedelta(seconds=int(body.get("expires_in", 3600))),
+            refresh_token=body["refresh_token"],
+            refresh_expires_at=now + timedelta(seconds=int(refresh_in)) if refresh_in else None,
+        )
+
+    return refresh
+
+
+def _classify_token_error(response: requests.Response) -> AuthInvalid | None:
+    if response.status_code in (400, 401):
+        try:
+            error = response.json().get("error", "")
+        except ValueError:
+            error = ""
+        if error in ("invalid_grant", "invalid_client", "unauthorized_client"):
+            return AuthInvalid(f"Shopify refused the token refresh ({error}): re-authorize the app")
+    return None

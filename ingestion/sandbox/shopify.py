@@ -16,7 +16,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -30,6 +30,15 @@ MAX_LIMIT = 250
 
 def sandbox_token(shop_id: str) -> str:
     return f"shpat_sandbox_{shop_id.replace('-', '_')}"
+
+
+def sandbox_client(shop_id: str) -> tuple[str, str]:
+    """(client_id, client_secret) of the sandbox app installed on a shop."""
+    return f"sbx_client_{shop_id}", f"sbx_secret_{shop_id}"
+
+
+ACCESS_TOKEN_SECONDS = 3600
+REFRESH_TOKEN_SECONDS = 90 * 86400
 
 
 def _ts(value: datetime | None, tz: ZoneInfo) -> str | None:
@@ -214,10 +223,17 @@ class ShopifySandbox(SandboxApp):
         self._buckets = {shop.shop_id: LeakyBucket(bucket_size, leak_per_second) for shop in data.shops}
         self._lock = threading.Lock()
         self.base_path = ""  # set by the server wrapper so Link headers carry absolute URLs
+        # expiring offline tokens (opt-in per shop): access token -> (shop, expiry); refresh token ->
+        # (shop, expiry, the refresh token it replaces, which stays valid until this one is used)
+        self.expiring: set[str] = set()
+        self._access: dict[str, tuple[str, datetime]] = {}
+        self._refresh: dict[str, tuple[str, datetime, str | None]] = {}
+        self.refresh_calls = 0
         prefix = rf"/(?P<shop>[a-z0-9-]+)/admin/api/{API_VERSION}"
         self.route("GET", prefix + r"/orders\.json", self.list_orders)
         self.route("GET", prefix + r"/orders/(?P<order_id>\d+)/refunds\.json", self.list_refunds)
         self.route("GET", prefix + r"/shop\.json", self.get_shop)
+        self.route("POST", r"/(?P<shop>[a-z0-9-]+)/admin/oauth/access_token", self.refresh_token)
 
     # -- cross-cutting behaviour: auth, call limit, faults ------------------------------------
     def _gate(self, request: Request) -> Response | None:
@@ -226,7 +242,15 @@ class ShopifySandbox(SandboxApp):
             return Response.json({"errors": "Not Found"}, 404)
         faults = self.faults[shop_id]
         token = request.header("X-Shopify-Access-Token")
-        if faults.token_revoked or token != self.tokens[shop_id]:
+        if shop_id in self.expiring and not faults.token_revoked:
+            issued = self._access.get(token or "")
+            if issued is not None and issued[0] == shop_id and issued[1] <= self.clock.now():
+                return Response.json({"errors": "[API] This access token has expired"}, 401)
+            if issued is None or issued[0] != shop_id:
+                return Response.json(
+                    {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}, 401
+                )
+        elif faults.token_revoked or token != self.tokens[shop_id]:
             return Response.json(
                 {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}, 401
             )
@@ -272,6 +296,56 @@ class ShopifySandbox(SandboxApp):
                 body = json.dumps(payload).encode()
                 return Response(200, body[: max(1, len(body) // 2)], {"Content-Type": "application/json", **head})
         return Response.json(payload, 200, head)
+
+    # -- expiring offline tokens ------------------------------------------------------------------
+    def enable_expiring_tokens(self, shop_id: str) -> str:
+        """Switch a shop to expiring tokens (as after installing a public app); returns the first
+        refresh token, which the seller puts in the environment."""
+        self.expiring.add(shop_id)
+        token = f"shprt_{shop_id}_{time.monotonic_ns():x}"
+        self._refresh[token] = (shop_id, self.clock.now() + timedelta(seconds=REFRESH_TOKEN_SECONDS), None)
+        return token
+
+    def refresh_token(self, request: Request) -> Response:
+        shop_id = request.params["shop"]
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return Response.json({"error": "invalid_request"}, 400)
+        if shop_id not in self.expiring or (body.get("client_id"), body.get("client_secret")) != sandbox_client(
+            shop_id
+        ):
+            return Response.json({"error": "invalid_client", "error_description": "unknown client"}, 401)
+        if body.get("grant_type") != "refresh_token":
+            return Response.json({"error": "unsupported_grant_type"}, 400)
+        now = self.clock.now()
+        with self._lock:
+            grant = self._refresh.get(body.get("refresh_token") or "")
+            if grant is None or grant[0] != shop_id or grant[1] <= now:
+                return Response.json(
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "refresh token is invalid, expired or already replaced",
+                    },
+                    400,
+                )
+            old = body["refresh_token"]
+            if grant[2] is not None:  # using a new refresh token retires the one it replaced
+                self._refresh.pop(grant[2], None)
+            access = f"shpat_{shop_id}_{time.monotonic_ns():x}"
+            rotated = f"shprt_{shop_id}_{time.monotonic_ns():x}"
+            self._access[access] = (shop_id, now + timedelta(seconds=ACCESS_TOKEN_SECONDS))
+            self._refresh[rotated] = (shop_id, now + timedelta(seconds=REFRESH_TOKEN_SECONDS), old)
+            self.refresh_calls += 1
+        return Response.json(
+            {
+                "access_token": access,
+                "expires_in": ACCESS_TOKEN_SECONDS,
+                "refresh_token": rotated,
+                "refresh_token_expires_in": REFRESH_TOKEN_SECONDS,
+                "scope": "read_orders,read_all_orders",
+            }
+        )
 
     # -- endpoints ------------------------------------------------------------------------------
     def get_shop(self, request: Request) -> Response:

@@ -84,7 +84,14 @@ def shopify_orders(context: dg.AssetExecutionContext, kpi: KpiResource, config: 
     stores = kpi.stores("shopify", config.stores)
     context.log.info(f"syncing {len(stores)} Shopify store(s) for {window.start} .. {window.end}")
     results = sync_stores(
-        stores, "orders", window.start, window.end, kpi.lake(), kpi.sync_log(), workers=kpi.settings().sync_workers
+        stores,
+        "orders",
+        window.start,
+        window.end,
+        kpi.lake(),
+        kpi.sync_log(),
+        workers=kpi.settings().sync_workers,
+        token_store=kpi.token_store(),
     )
     yield from _report(context, RAW_SHOPIFY_ORDERS, results)
 

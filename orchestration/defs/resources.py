@@ -10,6 +10,7 @@ from ingestion.errors import ConfigError
 from ingestion.lake import RawLake
 from ingestion.settings import PROJECT_ROOT, Settings
 from ingestion.sync_log import SyncLog
+from ingestion.tokens import TokenStore
 from orchestration.dbt_project import dbt_project
 
 
@@ -39,6 +40,9 @@ class KpiResource(dg.ConfigurableResource):
 
     def lake(self) -> RawLake:
         return RawLake(self.settings().lake_dir)
+
+    def token_store(self) -> TokenStore:
+        return TokenStore(self.settings().state_dir)
 
     def sync_log(self) -> SyncLog:
         return SyncLog(self.settings().lake_dir)
