@@ -15,8 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
+from ingestion.errors import AuthExpired
 from ingestion.lake import atomic_write_bytes
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -114,3 +118,15 @@ class RefreshingToken:
         self.store.save(self.key, new)  # persist the rotated refresh token before anything uses it
         self.state = new
         self.refreshes += 1
+
+
+def call_with_token(token: str | RefreshingToken, send: Callable[[str], T]) -> T:
+    """Call `send` with the current access token. A refreshing token rejected as expired before its
+    time (clock skew, a reinstall) is refreshed once and the call repeated; a static one is not."""
+    if isinstance(token, str):
+        return send(token)
+    current = token.get()
+    try:
+        return send(current)
+    except AuthExpired:
+        return send(token.force_refresh(current))

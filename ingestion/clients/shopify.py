@@ -19,7 +19,7 @@ import requests
 from ingestion.errors import AuthExpired, AuthInvalid, BadPayload
 from ingestion.http import HttpClient, RateLimiter, RetryPolicy
 from ingestion.lake import RawRecord
-from ingestion.tokens import RefreshingToken, TokenState
+from ingestion.tokens import RefreshingToken, TokenState, call_with_token
 from ingestion.windows import Window
 
 API_VERSION = "2025-10"
@@ -86,9 +86,6 @@ class ShopifyClient:
         self.token = access_token
         self.http.session.headers.update({"Accept": "application/json"})
 
-    def _access_token(self) -> str:
-        return self.token if isinstance(self.token, str) else self.token.get()
-
     def _classify(self, response: requests.Response) -> AuthInvalid | AuthExpired | None:
         if response.status_code == 401 and "expired" in response.text:
             return AuthExpired("Shopify access token expired", http_status=401)
@@ -100,29 +97,17 @@ class ShopifyClient:
         return None
 
     def _get(self, url: str, params: dict | None) -> tuple[object, requests.Response]:
-        token = self._access_token()
-        try:
-            return self.http.request_json(
+        return call_with_token(
+            self.token,
+            lambda token: self.http.request_json(
                 "GET",
                 url,
                 operation="orders",
                 params=params,
                 classify=self._classify,
                 headers={"X-Shopify-Access-Token": token},
-            )
-        except AuthExpired:
-            if isinstance(self.token, str):
-                raise
-            # expired early (clock skew, revoked by a reinstall): refresh once and ask again
-            fresh = self.token.force_refresh(token)
-            return self.http.request_json(
-                "GET",
-                url,
-                operation="orders",
-                params=params,
-                classify=self._classify,
-                headers={"X-Shopify-Access-Token": fresh},
-            )
+            ),
+        )
 
     def iter_pages(self, entity: str, window: Window) -> Iterator[Page]:
         if entity != "orders":
