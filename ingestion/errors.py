@@ -58,6 +58,12 @@ class NetworkError(SyncError):
     error_class = "network_error"
 
 
+class InternalError(SyncError):
+    """Anything unforeseen (a bug, an unexpected exception): still a logged, failed attempt."""
+
+    error_class = "internal_error"
+
+
 class CredentialsMissing(SyncError):
     error_class = "config_error"
 

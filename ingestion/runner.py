@@ -17,8 +17,6 @@ from ingestion.sync_log import SyncLog
 from ingestion.tokens import RefreshingToken, TokenState, TokenStore
 from ingestion.windows import sync_window
 
-ENTITIES = {"shopify": ("orders",)}
-
 
 def client_for(store: StoreConfig, token_store: TokenStore | None = None) -> ShopifyClient:
     if store.platform != "shopify":

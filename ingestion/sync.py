@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from ingestion.errors import SyncError
+from ingestion.errors import InternalError, SyncError
 from ingestion.http import HttpClient
 from ingestion.lake import RawLake, RawRecord, new_sync_id
 from ingestion.sync_log import SyncAttempt, SyncLog
@@ -42,6 +42,26 @@ class SyncResult:
         return self.attempt.status == "success"
 
 
+def _record(log: SyncLog, attempt: SyncAttempt, files: list[str]) -> SyncResult:
+    """Every attempt, good or bad, ends here: one sync-log row and one progress line."""
+    log.append(attempt)
+    logger.info(
+        "%s/%s %s: %s, %d rows, %d pages, %d requests (%d throttled, %d retried) in %.1fs%s",
+        attempt.platform,
+        attempt.entity,
+        attempt.store_id,
+        attempt.status,
+        attempt.rows,
+        attempt.pages,
+        attempt.requests,
+        attempt.throttled,
+        attempt.retries,
+        attempt.duration_s,
+        f" - {attempt.error_message}" if attempt.error_message else "",
+    )
+    return SyncResult(attempt, files)
+
+
 def record_failure(
     *, platform: str, store_id: str, entity: str, window: Window, log: SyncLog, error: SyncError
 ) -> SyncResult:
@@ -57,17 +77,10 @@ def record_failure(
         started_at=now,
         finished_at=now,
         status="failed",
-        rows=0,
-        pages=0,
-        requests=0,
-        retries=0,
-        throttled=0,
         error_class=error.error_class,
         error_message=str(error),
     )
-    log.append(attempt)
-    logger.info("%s/%s %s: failed before any request - %s", platform, entity, store_id, error)
-    return SyncResult(attempt, [])
+    return _record(log, attempt, [])
 
 
 def run_sync(
@@ -115,10 +128,9 @@ def run_sync(
     except SyncError as exc:
         flush()
         error = exc
-    except Exception as exc:  # a bug or an unforeseen failure is still a logged, failed attempt
+    except Exception as exc:
         flush()
-        error = SyncError(f"{type(exc).__name__}: {exc}")
-        error.error_class = "internal_error"
+        error = InternalError(f"{type(exc).__name__}: {exc}")
     stats = client.http.stats
     attempt = SyncAttempt(
         sync_id=sync_id,
@@ -140,19 +152,4 @@ def run_sync(
         http_status=error.http_status if error else stats.last_status,
         request_id=error.request_id if error else stats.last_request_id,
     )
-    log.append(attempt)
-    logger.info(
-        "%s/%s %s: %s, %d rows, %d pages, %d requests (%d throttled, %d retried) in %.1fs%s",
-        attempt.platform,
-        entity,
-        store_id,
-        attempt.status,
-        rows,
-        pages,
-        attempt.requests,
-        attempt.throttled,
-        attempt.retries,
-        attempt.duration_s,
-        f" - {attempt.error_message}" if error else "",
-    )
-    return SyncResult(attempt, files)
+    return _record(log, attempt, files)

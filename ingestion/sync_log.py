@@ -25,11 +25,11 @@ class SyncAttempt:
     started_at: datetime
     finished_at: datetime
     status: str  # success | failed
-    rows: int
-    pages: int
-    requests: int
-    retries: int
-    throttled: int
+    rows: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
     error_class: str | None = None
     error_message: str | None = None
     http_status: int | None = None
