@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from ingestion.errors import ConfigError
+from ingestion.sandbox.run import DEFAULT_SEED
 
 
 def _progress(message: str, began: float) -> None:
@@ -63,22 +64,29 @@ def _run(stores_file: Path, start: date, end: date, began: float) -> int:
     return 0 if outcome.success else 1
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def _demo_sandbox(args: argparse.Namespace, stores_file: Path | None = None, ports: tuple[int, int] = (0, 0)):
+    """The demo's sandbox marketplaces, their credentials in this process's environment, and a stores
+    file pointing at them (beside the warehouse unless given)."""
     from ingestion.sandbox.run import default_history, demo_incidents, start_sandbox
     from ingestion.settings import Settings
 
-    began = time.monotonic()
     start, end = default_history(args.days)
+    sandbox = start_sandbox(seed=args.seed, start=start, end=end, incidents=demo_incidents(end), ports=ports)
+    os.environ.update(sandbox.credentials_env())
+    path = sandbox.write_stores_file(stores_file or Settings.from_env().warehouse_path.parent / "sandbox_stores.yaml")
+    return sandbox, path, start, end
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    began = time.monotonic()
     _progress(f"starting the sandbox marketplaces ({args.days} days of history, seed {args.seed}) ...", began)
-    sandbox = start_sandbox(seed=args.seed, start=start, end=end, incidents=demo_incidents(end))
+    sandbox, stores_file, start, end = _demo_sandbox(args)
     try:
         _progress(
             f"sandbox up: Shopify at {sandbox.shopify_url} ({len(sandbox.data.shops)} shops, "
             f"{sandbox.data.order_count():,} orders), ECB at {sandbox.ecb_url}",
             began,
         )
-        os.environ.update(sandbox.credentials_env())
-        stores_file = sandbox.write_stores_file(Settings.from_env().warehouse_path.parent / "sandbox_stores.yaml")
         return _run(stores_file, start, end, began)
     finally:
         sandbox.stop()
@@ -96,19 +104,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     materializations have something to sync from."""
     import subprocess
 
-    from ingestion.sandbox.run import default_history, demo_incidents, start_sandbox
-    from ingestion.settings import Settings
     from orchestration.launch import ensure_dagster_home
 
-    start, end = default_history(args.days)
-    sandbox = start_sandbox(
-        seed=args.seed, start=start, end=end, incidents=demo_incidents(end), ports=(args.port_shopify, args.port_ecb)
-    )
-    os.environ.update(sandbox.credentials_env())
-    settings = Settings.from_env()
-    os.environ.setdefault(
-        "KPI_STORES_FILE", str(sandbox.write_stores_file(settings.warehouse_path.parent / "sandbox_stores.yaml"))
-    )
+    sandbox, stores_file, _, _ = _demo_sandbox(args, ports=(args.port_shopify, args.port_ecb))
+    os.environ.setdefault("KPI_STORES_FILE", str(stores_file))
     ensure_dagster_home()
     print(f"sandbox: Shopify {sandbox.shopify_url}, ECB {sandbox.ecb_url}; stores {os.environ['KPI_STORES_FILE']}")
     workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
@@ -145,13 +144,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from ingestion.sandbox.run import default_history, start_sandbox
-
-    start, end = default_history(args.days)
-    sandbox = start_sandbox(seed=args.seed, start=start, end=end, ports=(args.port_shopify, args.port_ecb))
+    sandbox, path, _, _ = _demo_sandbox(args, Path(args.stores_out), ports=(args.port_shopify, args.port_ecb))
     for key, value in sandbox.credentials_env().items():
         print(f"export {key}={value}")
-    path = sandbox.write_stores_file(Path(args.stores_out))
     print(f"# sandbox: Shopify {sandbox.shopify_url}, ECB {sandbox.ecb_url}; stores file {path}", flush=True)
     try:
         while True:
@@ -189,9 +184,14 @@ def _quiet_logs(began: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kpi", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="the whole pipeline on the sandbox marketplaces into the warehouse")
-    demo.add_argument("--days", type=int, default=365, help="days of sandbox history (default 365)")
-    demo.add_argument("--seed", type=int, default=20261122)
+    history = argparse.ArgumentParser(add_help=False)
+    history.add_argument("--days", type=int, default=365, help="days of sandbox history (default 365)")
+    history.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ports = argparse.ArgumentParser(add_help=False)
+    ports.add_argument("--port-shopify", type=int, default=8711)
+    ports.add_argument("--port-ecb", type=int, default=8712)
+
+    demo = sub.add_parser("demo", parents=[history], help="the whole pipeline on the sandbox into the warehouse")
     demo.set_defaults(func=cmd_demo)
     run = sub.add_parser("run", help="the pipeline for the stores declared in a YAML file")
     run.add_argument("--stores", required=True, help="stores file (see stores.example.yaml)")
@@ -202,18 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40)
     sql.set_defaults(func=cmd_sql)
-    dev = sub.add_parser("dev", help="Dagster UI (dagster dev) with the sandbox marketplaces behind it")
-    dev.add_argument("--days", type=int, default=365)
-    dev.add_argument("--seed", type=int, default=20261122)
+    dev = sub.add_parser("dev", parents=[history, ports], help="Dagster UI with the sandbox marketplaces behind it")
     dev.add_argument("--port", type=int, default=3000)
-    dev.add_argument("--port-shopify", type=int, default=8711)
-    dev.add_argument("--port-ecb", type=int, default=8712)
     dev.set_defaults(func=cmd_dev)
-    sandbox = sub.add_parser("sandbox", help="serve the sandbox marketplaces until interrupted")
-    sandbox.add_argument("--days", type=int, default=365)
-    sandbox.add_argument("--seed", type=int, default=20261122)
-    sandbox.add_argument("--port-shopify", type=int, default=8711)
-    sandbox.add_argument("--port-ecb", type=int, default=8712)
+    sandbox = sub.add_parser("sandbox", parents=[history, ports], help="serve the sandbox until interrupted")
     sandbox.add_argument("--stores-out", default="warehouse/sandbox_stores.yaml")
     sandbox.set_defaults(func=cmd_sandbox)
     args = parser.parse_args(argv)

@@ -107,6 +107,21 @@ class AlertOutcome:
     runs: list[str] = field(default_factory=list)
     delivered: int = 0
 
+    def execute(self, instance: dg.DagsterInstance, request: dg.RunRequest) -> None:
+        """Run alert_job for a sensor's request, as the daemon would, and count what it delivered."""
+        defs = load_defs()
+        result = defs.resolve_job_def("alert_job").execute_in_process(
+            instance=instance,
+            run_config=request.run_config,
+            tags={**request.tags, "dagster/run_key": request.run_key or ""},
+            resources={"kpi": defs.resources["kpi"]},
+            raise_on_error=False,
+        )
+        self.requested += 1
+        self.runs.append(result.run_id)
+        if result.success:
+            self.delivered += result.output_for_node("deliver_alerts")["delivered"]
+
 
 def run_alert_sensor(instance: dg.DagsterInstance, cursor: str | None = None) -> tuple[AlertOutcome, str | None]:
     """Evaluate the alerts sensor once and execute the alert runs it requests (what the daemon does)."""
@@ -116,18 +131,9 @@ def run_alert_sensor(instance: dg.DagsterInstance, cursor: str | None = None) ->
         instance=instance, cursor=cursor, definitions=defs, resources={"kpi": defs.resources["kpi"]}
     )
     data = sensor.evaluate_tick(context)
-    outcome = AlertOutcome(requested=len(data.run_requests or []))
-    job = defs.resolve_job_def("alert_job")
+    outcome = AlertOutcome()
     for request in data.run_requests or []:
-        result = job.execute_in_process(
-            instance=instance,
-            run_config=request.run_config,
-            tags={**request.tags, "dagster/run_key": request.run_key or ""},
-            raise_on_error=False,
-        )
-        outcome.runs.append(result.run_id)
-        if result.success:
-            outcome.delivered += result.output_for_node("deliver_alerts")["delivered"]
+        outcome.execute(instance, request)
     return outcome, data.cursor
 
 
@@ -135,7 +141,6 @@ def run_failure_alerts(instance: dg.DagsterInstance, outcome: PipelineOutcome) -
     """Evaluate the run-failure sensor for the failed runs of `outcome` and deliver what it requests."""
     defs = load_defs()
     sensor = defs.resolve_sensor_def("run_failure_alerts")
-    job = defs.resolve_job_def("alert_job")
     result = AlertOutcome()
     for failed in outcome.failed_runs:
         context = dg.build_run_status_sensor_context(
@@ -146,16 +151,7 @@ def run_failure_alerts(instance: dg.DagsterInstance, outcome: PipelineOutcome) -
         ).for_run_failure()
         request = sensor(context)
         if isinstance(request, dg.RunRequest):
-            result.requested += 1
-            run = job.execute_in_process(
-                instance=instance,
-                run_config=request.run_config,
-                raise_on_error=False,
-                resources={"kpi": defs.resources["kpi"]},
-            )
-            result.runs.append(run.run_id)
-            if run.success:
-                result.delivered += run.output_for_node("deliver_alerts")["delivered"]
+            result.execute(instance, request)
     return result
 
 
