@@ -16,8 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ingestion.errors import ConfigError
 
-PLATFORMS = ("shopify",)
-DEFAULT_BASE_URLS = {"shopify": "https://{store_id}.myshopify.com"}
+PLATFORMS = ("shopify", "amazon", "tiktok", "shopee", "rakuten")
 ECB_BASE_URL = "https://www.ecb.europa.eu"
 
 
@@ -25,34 +24,75 @@ ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
 
 
 class Credentials(BaseModel):
-    """Names of the environment variables holding a store's secrets: either a non-expiring access
-    token, or an app's client id and secret plus the first refresh token of expiring tokens."""
+    """Names of the environment variables holding a store's secrets (never the secrets themselves).
+
+    What each platform needs (see docs/sources/):
+      shopify   access_token_env, or client_id_env + client_secret_env + refresh_token_env (expiring tokens)
+      amazon    client_id_env + client_secret_env (the LWA app) + refresh_token_env (the seller's Atzr|...)
+      tiktok    client_id_env (app_key) + client_secret_env (app_secret) + refresh_token_env
+      shopee    client_id_env (partner_id) + client_secret_env (partner_key) + refresh_token_env
+      rakuten   service_secret_env + license_key_env
+    """
 
     model_config = ConfigDict(extra="forbid")
     access_token_env: str | None = Field(default=None, pattern=ENV_NAME)
     client_id_env: str | None = Field(default=None, pattern=ENV_NAME)
     client_secret_env: str | None = Field(default=None, pattern=ENV_NAME)
     refresh_token_env: str | None = Field(default=None, pattern=ENV_NAME)
-
-    @model_validator(mode="after")
-    def _one_mode(self) -> Credentials:
-        refresh = (self.client_id_env, self.client_secret_env, self.refresh_token_env)
-        if self.access_token_env is None and not all(refresh):
-            raise ValueError("give access_token_env, or client_id_env + client_secret_env + refresh_token_env")
-        if self.access_token_env is not None and any(refresh):
-            raise ValueError("access_token_env and the refresh-token fields are exclusive")
-        return self
+    service_secret_env: str | None = Field(default=None, pattern=ENV_NAME)
+    license_key_env: str | None = Field(default=None, pattern=ENV_NAME)
 
     @property
     def expiring(self) -> bool:
         return self.access_token_env is None
+
+    def check(self, platform: str) -> None:
+        """Raise ValueError unless the fields needed by `platform` (and no others) are given."""
+        given = {name for name, value in self if value is not None}
+        refresh = {"client_id_env", "client_secret_env", "refresh_token_env"}
+        allowed = {
+            "shopify": [{"access_token_env"}, refresh],
+            "amazon": [refresh],
+            "tiktok": [refresh, refresh | {"access_token_env"}],
+            "shopee": [refresh, refresh | {"access_token_env"}],
+            "rakuten": [{"service_secret_env", "license_key_env"}],
+        }[platform]
+        if given not in allowed:
+            options = " or ".join(" + ".join(sorted(a)) for a in allowed)
+            raise ValueError(f"{platform} credentials need {options} (got {', '.join(sorted(given)) or 'none'})")
+
+
+# Non-secret account identifiers each platform needs besides credentials.
+ACCOUNT_KEYS = {
+    "shopify": (),
+    "amazon": ("marketplace_id",),
+    "tiktok": ("shop_cipher",),
+    "shopee": ("shop_id",),
+    "rakuten": (),
+}
+
+
+class AdsConfig(BaseModel):
+    """The Amazon Ads profile of an Amazon store (its own LWA authorization)."""
+
+    model_config = ConfigDict(extra="forbid")
+    profile_id: str = Field(pattern=r"^[0-9]+$")
+    base_url: str | None = None
+    auth_url: str | None = None
+    credentials: Credentials
+    lookback_days: int | None = Field(default=None, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> AdsConfig:
+        self.credentials.check("amazon")
+        return self
 
 
 class StoreConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     store_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    platform: Literal["shopify"]
+    platform: Literal["shopify", "amazon", "tiktok", "shopee", "rakuten"]
     name: str
     marketplace: str
     region: str
@@ -60,9 +100,25 @@ class StoreConfig(BaseModel):
     timezone: str
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     owner: str = ""
-    base_url: str | None = None
+    base_url: str | None = None  # the platform's API host; each client has the real default
+    auth_url: str | None = None  # token endpoint host where it differs (Amazon LWA, TikTok auth)
+    account: dict[str, str] = Field(default_factory=dict)  # marketplace_id, shop_cipher, shop_id...
     credentials: Credentials
-    lookback_days: int = Field(default=2, ge=0, le=60)
+    ads: AdsConfig | None = None  # Amazon stores that advertise
+    lookback_days: int | None = Field(default=None, ge=0, le=60)  # default: the source's own look-back
+    # Multiplies the client's documented per-operation rates. Raise it only where the platform
+    # grants more (a contracted usage plan, or the local sandbox); 1.0 stays under the published limits.
+    rate_limit_scale: float = Field(default=1.0, gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _platform_fields(self) -> StoreConfig:
+        self.credentials.check(self.platform)
+        missing = [k for k in ACCOUNT_KEYS[self.platform] if not self.account.get(k)]
+        if missing:
+            raise ValueError(f"{self.platform} stores need account.{', account.'.join(missing)}")
+        if self.ads is not None and self.platform != "amazon":
+            raise ValueError("ads: is only for Amazon stores (Amazon Ads profiles)")
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -73,12 +129,13 @@ class StoreConfig(BaseModel):
             raise ValueError(f"{value!r} is not an IANA time zone") from exc
         return value
 
-    @property
-    def api_base_url(self) -> str:
-        return (self.base_url or DEFAULT_BASE_URLS[self.platform].format(store_id=self.store_id)).rstrip("/")
+    def url(self, default: str) -> str:
+        """The configured API base URL, or the platform's real one (`{store_id}` filled in)."""
+        return (self.base_url or default.format(store_id=self.store_id)).rstrip("/")
 
-    def secret(self, field: str = "access_token_env") -> str:
-        name = getattr(self.credentials, field)
+    def secret(self, field: str = "access_token_env", credentials: Credentials | None = None) -> str:
+        credentials = credentials or self.credentials
+        name = getattr(credentials, field)
         value = os.environ.get(name) if name else None
         if not value:
             raise ConfigError(f"store {self.store_id}: environment variable {name} (credentials.{field}) is not set")

@@ -7,33 +7,32 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from ingestion.clients.ecb import EcbClient
-from ingestion.clients.shopify import ShopifyClient, shopify_refresher
 from ingestion.config import StoreConfig, StoresFile
 from ingestion.errors import ConfigError, CredentialsMissing
-from ingestion.http import HttpClient, RetryPolicy
 from ingestion.lake import RawLake, RawRecord, new_sync_id
+from ingestion.sources import Source
+from ingestion.sources import source as get_source
 from ingestion.sync import SyncResult, record_failure, run_sync
 from ingestion.sync_log import SyncLog
-from ingestion.tokens import RefreshingToken, TokenState, TokenStore
-from ingestion.windows import sync_window
+from ingestion.tokens import TokenStore
+from ingestion.windows import Window, sync_window
 
 
-def client_for(store: StoreConfig, token_store: TokenStore | None = None) -> ShopifyClient:
-    if store.platform != "shopify":
-        raise ValueError(f"store {store.store_id}: no client for platform {store.platform!r}")
-    if not store.credentials.expiring:
-        return ShopifyClient(store.api_base_url, store.secret())
-    if token_store is None:
-        raise ConfigError(f"store {store.store_id}: expiring tokens need a token store (KPI_STATE_DIR)")
-    refresh = shopify_refresher(
-        store.api_base_url,
-        store.secret("client_id_env"),
-        store.secret("client_secret_env"),
-        HttpClient(platform="shopify", retry=RetryPolicy()),
-    )
-    seed = TokenState(access_token=None, expires_at=None, refresh_token=store.secret("refresh_token_env"))
-    token = RefreshingToken(f"shopify-{store.store_id}", token_store, seed, refresh)
-    return ShopifyClient(store.api_base_url, token)
+def store_window(
+    source: Source, store: StoreConfig, entity: str, start: datetime, end: datetime, now: datetime
+) -> Window | None:
+    """The partition range widened by the look-back (the store's, else the entity's), kept behind
+    the platform's safety lag and within the history it keeps."""
+    spec = source.entities[entity]
+    days = store.ads.lookback_days if source.needs_ads and store.ads else store.lookback_days
+    lookback = timedelta(days=days) if days is not None else spec.lookback
+    window = sync_window(start, end, lookback, now, spec.safety_lag)
+    if window is not None and spec.max_history is not None:
+        oldest = now - spec.max_history
+        if window.end <= oldest:
+            return None  # the platform no longer has this range; nothing to ask for
+        window = Window(max(window.start, oldest), window.end)
+    return window
 
 
 def sync_stores(
@@ -44,6 +43,7 @@ def sync_stores(
     lake: RawLake,
     log: SyncLog,
     *,
+    source: Source | str | None = None,
     now: datetime | None = None,
     workers: int = 4,
     token_store: TokenStore | None = None,
@@ -54,16 +54,22 @@ def sync_stores(
     attempt is in the sync log, and the caller decides what a failure means for the run.
     """
     now = now or datetime.now(UTC)
+    if source is None:
+        platforms = {s.platform for s in stores}
+        if len(platforms) != 1:
+            raise ValueError(f"give the source for stores of several platforms: {sorted(platforms)}")
+        source = platforms.pop()
+    src = source if isinstance(source, Source) else get_source(source)
 
     def one(store: StoreConfig) -> SyncResult | None:
-        window = sync_window(start, end, timedelta(days=store.lookback_days), now)
+        window = store_window(src, store, entity, start, end, now)
         if window is None:
             return None
         try:
-            client = client_for(store, token_store)
+            client = src.client(store, token_store)
         except ConfigError as exc:
             return record_failure(
-                platform=store.platform,
+                platform=src.name,
                 store_id=store.store_id,
                 entity=entity,
                 window=window,
@@ -71,6 +77,10 @@ def sync_stores(
                 error=CredentialsMissing(str(exc)),
             )
         return run_sync(client, store_id=store.store_id, entity=entity, window=window, lake=lake, log=log)
+
+    stores = src.stores(stores)
+    if not stores:
+        return []
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(stores)))) as pool:
         return [r for r in pool.map(one, stores) if r is not None]
@@ -80,7 +90,7 @@ def sync_fx(
     base_url: str, start: datetime, end: datetime, lake: RawLake, log: SyncLog, *, now: datetime | None = None
 ) -> SyncResult | None:
     client = EcbClient(base_url)
-    window = sync_window(start, end, client.default_lookback, now or datetime.now(UTC))
+    window = sync_window(start, end, client.entities["rates"].lookback, now or datetime.now(UTC))
     if window is None:
         return None
     return run_sync(client, store_id="ecb", entity="rates", window=window, lake=lake, log=log)
@@ -93,7 +103,8 @@ def land_store_config(stores: StoresFile, lake: RawLake) -> str:
         RawRecord(
             record_id=s.store_id,
             updated_at=None,
-            payload=s.model_dump(mode="json", exclude={"credentials", "base_url"}),
+            payload=s.model_dump(mode="json", exclude={"credentials", "base_url", "auth_url", "ads"})
+            | {"ads_profile_id": s.ads.profile_id if s.ads else None},
         )
         for s in stores.stores
     ]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime
 
+from ingestion.clients.base import Client
 from ingestion.errors import InternalError, SyncError
-from ingestion.http import HttpClient
 from ingestion.lake import RawLake, RawRecord, new_sync_id
 from ingestion.sync_log import SyncAttempt, SyncLog
 from ingestion.windows import Window, slice_window
@@ -17,19 +15,6 @@ from ingestion.windows import Window, slice_window
 logger = logging.getLogger(__name__)
 
 FLUSH_EVERY = 5_000  # records per Parquet part: bounds memory, and an interrupted sync keeps its parts
-
-
-class PageLike(Protocol):
-    records: list[RawRecord]
-    request_id: str | None
-
-
-class Client(Protocol):
-    platform: str
-    max_window: timedelta | None
-    http: HttpClient
-
-    def iter_pages(self, entity: str, window: Window) -> Iterator[PageLike]: ...
 
 
 @dataclass
@@ -116,8 +101,9 @@ def run_sync(
         buffer.clear()
 
     lake.ensure_entity(client.platform, entity)
+    spec = client.entities[entity]
     try:
-        for piece in slice_window(window, client.max_window):
+        for piece in [window] if spec.snapshot else slice_window(window, spec.max_window):
             for page in client.iter_pages(entity, piece):
                 pages += 1
                 rows += len(page.records)

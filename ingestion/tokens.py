@@ -86,11 +86,16 @@ class RefreshingToken:
         *,
         margin: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rotating: bool = True,
     ) -> None:
         self.key, self.store, self._refresh, self.margin, self.clock = key, store, refresh, margin, clock
-        # A stored pair is newer than the seed from the environment: the seed's refresh token may
-        # already have been rotated away.
-        self.state = store.load(key) or seed
+        # A stored pair is newer than the seed from the environment when refresh tokens rotate (the
+        # seed's may already be used up). When they do not rotate (LWA), a different seed means the
+        # seller re-authorized and the environment holds the new grant.
+        stored = store.load(key)
+        if stored is not None and not rotating and stored.refresh_token != seed.refresh_token:
+            stored = None
+        self.state = stored or seed
         self._lock = threading.Lock()
         self.refreshes = 0
 

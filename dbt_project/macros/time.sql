@@ -25,3 +25,12 @@
 {% macro default__local_day_end_utc(local_date, timezone_column) -%}
     cast(timezone('UTC', timezone({{ timezone_column }}, cast({{ local_date }} + 1 as timestamp))) as timestamp)
 {%- endmacro %}
+
+{#- Unix seconds (TikTok Shop, Shopee) to a UTC timestamp. -#}
+{% macro epoch_to_utc(seconds) -%}
+    {{ return(adapter.dispatch('epoch_to_utc', 'kpi_platform')(seconds)) }}
+{%- endmacro %}
+
+{% macro default__epoch_to_utc(seconds) -%}
+    cast(timezone('UTC', to_timestamp(cast({{ seconds }} as bigint))) as timestamp)
+{%- endmacro %}

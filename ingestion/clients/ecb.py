@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import requests
 
-from ingestion.clients.shopify import Page
+from ingestion.clients.base import EntitySpec, Page, unknown_entity
 from ingestion.errors import BadPayload
 from ingestion.http import HttpClient, RetryPolicy
 from ingestion.lake import RawRecord
@@ -50,11 +50,18 @@ def parse_hist_csv(text: str) -> Iterator[tuple[date, str, str]]:
                 yield day, currency, cell
 
 
+ENTITIES = {
+    "rates": EntitySpec(
+        "rates",
+        "ECB euro reference rates, one record per date and currency.",
+        lookback=timedelta(days=3),  # a holiday weekend: the last published rate is carried forward
+    )
+}
+
+
 class EcbClient:
     platform = "ecb"
-    entities = ("rates",)
-    max_window = None
-    default_lookback = timedelta(days=3)
+    entities = ENTITIES
 
     def __init__(self, base_url: str, retry: RetryPolicy | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -66,7 +73,7 @@ class EcbClient:
 
     def iter_pages(self, entity: str, window: Window) -> Iterator[Page]:
         if entity != "rates":
-            raise ValueError(f"unknown ECB entity {entity!r}")
+            raise unknown_entity(self.platform, entity, self.entities)
         text = self._download()
         first, last = window.start.date(), (window.end - timedelta(microseconds=1)).date()
         records = [

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import requests
 
-from ingestion.errors import AuthExpired, AuthInvalid, BadPayload
+from ingestion.clients.base import EntitySpec, Page, unknown_entity
+from ingestion.config import StoreConfig
+from ingestion.errors import AuthExpired, AuthInvalid, BadPayload, ConfigError
 from ingestion.http import HttpClient, RateLimiter, RetryPolicy
 from ingestion.lake import RawRecord
-from ingestion.tokens import RefreshingToken, TokenState, call_with_token
+from ingestion.tokens import RefreshingToken, TokenState, TokenStore, call_with_token
 from ingestion.windows import Window
 
 API_VERSION = "2025-10"
@@ -55,17 +56,23 @@ def _fmt(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="seconds")
 
 
-@dataclass
-class Page:
-    records: list[RawRecord]
-    request_id: str | None
+ENTITIES = {
+    "orders": EntitySpec(
+        "orders",
+        "Orders with line items and refunds nested, by updated_at window, every version kept.",
+        lookback=timedelta(days=2),
+    ),
+    "inventory_levels": EntitySpec(
+        "inventory_levels",
+        "Available units per inventory item and location, with the item's SKU (a snapshot).",
+        snapshot=True,
+    ),
+}
 
 
 class ShopifyClient:
     platform = "shopify"
-    entities = ("orders",)
-    max_window: timedelta | None = None  # the REST orders endpoint has no window limit
-    default_lookback = timedelta(days=2)
+    entities = ENTITIES
 
     def __init__(
         self,
@@ -110,8 +117,11 @@ class ShopifyClient:
         )
 
     def iter_pages(self, entity: str, window: Window) -> Iterator[Page]:
+        if entity == "inventory_levels":
+            yield from self._inventory_pages()
+            return
         if entity != "orders":
-            raise ValueError(f"unknown Shopify entity {entity!r}; known: {self.entities}")
+            raise unknown_entity(self.platform, entity, self.entities)
         url: str | None = f"{self.base_url}/admin/api/{API_VERSION}/orders.json"
         params: dict | None = {
             "status": "any",
@@ -151,6 +161,25 @@ class ShopifyClient:
                 )
             yield Page(records, response.headers.get("X-Request-Id"))
             url, params = next_link(response.headers.get("Link")), None
+
+
+DEFAULT_BASE_URL = "https://{store_id}.myshopify.com"
+
+
+def from_store(store: StoreConfig, token_store: TokenStore | None) -> ShopifyClient:
+    base_url = store.url(DEFAULT_BASE_URL)
+    if not store.credentials.expiring:
+        return ShopifyClient(base_url, store.secret())
+    if token_store is None:
+        raise ConfigError(f"store {store.store_id}: expiring tokens need a token store (KPI_STATE_DIR)")
+    refresh = shopify_refresher(
+        base_url,
+        store.secret("client_id_env"),
+        store.secret("client_secret_env"),
+        HttpClient(platform="shopify", retry=RetryPolicy()),
+    )
+    seed = TokenState(access_token=None, expires_at=None, refresh_token=store.secret("refresh_token_env"))
+    return ShopifyClient(base_url, RefreshingToken(f"shopify-{store.store_id}", token_store, seed, refresh))
 
 
 def shopify_refresher(

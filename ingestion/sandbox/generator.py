@@ -9,6 +9,7 @@ shows a timeline only up to its clock, as a real platform would at that moment.
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -33,15 +34,149 @@ class SandboxShop:
     base_daily_orders: float
     price_scale: float = 1.0
     owner: str = ""
+    platform: str = "shopify"
+    marketplace_id: str = ""  # Amazon marketplace id (ATVPDKIKX0DER, ...)
+    ads_profile_id: str = ""  # Amazon Ads profile of the same seller account, if it advertises
 
 
-# The demo's shops: a US, EU (two currencies) and JP footprint, as cross-border sellers run them.
-DEMO_SHOPS: tuple[SandboxShop, ...] = (
+# The demo's Shopify shops: a US, EU (two currencies) and JP footprint.
+SHOPIFY_SHOPS: tuple[SandboxShop, ...] = (
     SandboxShop("acme-us", "Acme Outdoor US", "US", "USD", "America/New_York", "shopify-us", "NA", 38, 1.0, "alice"),
     SandboxShop("acme-de", "Acme Outdoor DE", "DE", "EUR", "Europe/Berlin", "shopify-eu", "EU", 22, 0.95, "bruno"),
     SandboxShop("acme-uk", "Acme Outdoor UK", "GB", "GBP", "Europe/London", "shopify-eu", "EU", 16, 0.82, "bruno"),
     SandboxShop("acme-jp", "Acme Outdoor JP", "JP", "JPY", "Asia/Tokyo", "shopify-jp", "APAC", 27, 150.0, "chika"),
 )
+
+# The same seller's marketplace stores: Amazon (US, DE, JP; each with an Ads profile), TikTok Shop
+# (US, UK), Shopee (SG, MY) and Rakuten Ichiba (two JP shops).
+MARKETPLACE_SHOPS: tuple[SandboxShop, ...] = (
+    SandboxShop(
+        "amz-us",
+        "Acme Amazon US",
+        "US",
+        "USD",
+        "America/Los_Angeles",
+        "amazon-us",
+        "NA",
+        14,
+        1.0,
+        "dana",
+        platform="amazon",
+        marketplace_id="ATVPDKIKX0DER",
+        ads_profile_id="3311000000000001",
+    ),
+    SandboxShop(
+        "amz-de",
+        "Acme Amazon DE",
+        "DE",
+        "EUR",
+        "Europe/Berlin",
+        "amazon-de",
+        "EU",
+        9,
+        0.95,
+        "bruno",
+        platform="amazon",
+        marketplace_id="A1PA6795UKMFR9",
+        ads_profile_id="3311000000000002",
+    ),
+    SandboxShop(
+        "amz-jp",
+        "Acme Amazon JP",
+        "JP",
+        "JPY",
+        "Asia/Tokyo",
+        "amazon-jp",
+        "APAC",
+        10,
+        150.0,
+        "chika",
+        platform="amazon",
+        marketplace_id="A1VC38T7YXB528",
+        ads_profile_id="3311000000000003",
+    ),
+    SandboxShop(
+        "tts-us",
+        "Acme TikTok Shop US",
+        "US",
+        "USD",
+        "America/Los_Angeles",
+        "tiktok-us",
+        "NA",
+        12,
+        0.9,
+        "erin",
+        platform="tiktok",
+    ),
+    SandboxShop(
+        "tts-uk",
+        "Acme TikTok Shop UK",
+        "GB",
+        "GBP",
+        "Europe/London",
+        "tiktok-uk",
+        "EU",
+        7,
+        0.8,
+        "erin",
+        platform="tiktok",
+    ),
+    SandboxShop(
+        "shopee-sg",
+        "Acme Shopee SG",
+        "SG",
+        "SGD",
+        "Asia/Singapore",
+        "shopee-sg",
+        "APAC",
+        9,
+        1.35,
+        "farah",
+        platform="shopee",
+    ),
+    SandboxShop(
+        "shopee-my",
+        "Acme Shopee MY",
+        "MY",
+        "MYR",
+        "Asia/Kuala_Lumpur",
+        "shopee-my",
+        "APAC",
+        7,
+        4.4,
+        "farah",
+        platform="shopee",
+    ),
+    SandboxShop(
+        "rakuten-jp",
+        "Acme Rakuten Ichiba",
+        "JP",
+        "JPY",
+        "Asia/Tokyo",
+        "rakuten-jp",
+        "APAC",
+        10,
+        150.0,
+        "chika",
+        platform="rakuten",
+    ),
+    SandboxShop(
+        "rakuten-camp",
+        "Acme Camp Rakuten",
+        "JP",
+        "JPY",
+        "Asia/Tokyo",
+        "rakuten-jp",
+        "APAC",
+        6,
+        145.0,
+        "chika",
+        platform="rakuten",
+    ),
+)
+
+DEMO_SHOPS: tuple[SandboxShop, ...] = SHOPIFY_SHOPS + MARKETPLACE_SHOPS
+PLATFORMS: tuple[str, ...] = ("shopify", "amazon", "tiktok", "shopee", "rakuten")
 
 
 @dataclass(frozen=True)
@@ -63,6 +198,14 @@ class Product:
     title: str
     base_price_usd: Decimal
 
+    @property
+    def asin(self) -> str:
+        return f"B0{self.product_id % 100_000_000:08d}"[:10]
+
+    @property
+    def inventory_item_id(self) -> int:
+        return 43_000_000 + self.variant_id % 1_000_000
+
 
 CATALOG: tuple[Product, ...] = tuple(
     Product(7_000_000 + i, 41_000_000 + i, sku, title, Decimal(price))
@@ -81,6 +224,81 @@ CATALOG: tuple[Product, ...] = tuple(
         ]
     )
 )
+
+
+CAMPAIGNS: tuple[tuple[int, str, float, float], ...] = (
+    # (campaign number, name, click-through rate, cost per click in USD)
+    (1, "SP Auto - all products", 0.004, 0.85),
+    (2, "SP Exact - tents", 0.006, 1.35),
+    (3, "SP Broad - backpacks", 0.003, 0.95),
+)
+
+LIVE_HOSTS: tuple[str, ...] = ("mika", "leo", "sara")
+
+# Share of a day's final attributed sales that Amazon Ads reports N days later (attribution back-fill).
+AD_MATURITY: tuple[float, ...] = (0.6, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99)
+
+
+@dataclass(frozen=True)
+class AdCampaignDay:
+    campaign_id: int
+    campaign_name: str
+    day: date  # in the profile's (the shop's) time zone
+    impressions: int
+    clicks: int
+    cost: Decimal
+    purchases: int  # final 7-day attributed orders
+    sales: Decimal  # final 7-day attributed sales
+    units: int
+    currency: str
+    timezone: str
+
+    def as_seen(self, clock: datetime) -> tuple[int, Decimal, int]:
+        """(purchases, sales, units) as the report shows them at `clock`: attribution fills in over
+        a week after the day, so re-reading a look-back changes recent days."""
+        day_end = datetime.combine(self.day + timedelta(days=1), time(0), ZoneInfo(self.timezone))
+        age = (clock - day_end).days
+        if age >= len(AD_MATURITY):
+            return self.purchases, self.sales, self.units
+        share = Decimal(str(AD_MATURITY[max(0, age)]))
+        return int(self.purchases * share), money(self.sales * share, self.currency), int(self.units * share)
+
+
+@dataclass(frozen=True)
+class AsinTraffic:
+    product: Product
+    day: date
+    sessions: int
+    page_views: int
+    buy_box_pct: float
+    units_ordered: int
+    ordered_sales: Decimal
+    order_items: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class InventoryLevel:
+    product: Product
+    fulfillable: int
+    reserved: int
+    inbound: int
+    unsellable: int
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    live_id: str
+    host: str
+    title: str
+    start: datetime  # UTC
+    end: datetime
+    viewers: int
+    product_impressions: int
+    product_clicks: int
+    gmv: Decimal  # orders placed during the stream and attributed to it
+    orders: int
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -174,6 +392,46 @@ class Order:
 
     def visible_refunds(self, clock: datetime) -> tuple[Refund, ...]:
         return tuple(r for r in self.refunds if r.created_at <= clock)
+
+    # -- derived facts; each from its own RNG so that adding one changes nothing else ------------
+    @property
+    def paid_at(self) -> datetime:
+        """Payment captured a few minutes after the order was placed."""
+        return _sec(self.created_at + timedelta(seconds=random.Random(f"pay:{self.order_id}").randint(20, 900)))
+
+    @property
+    def platform_fulfilled(self) -> bool:
+        """Fulfilled by the platform (Amazon FBA); everything else ships from the seller."""
+        return self.shop.platform == "amazon" and random.Random(f"afn:{self.order_id}").random() < 0.7
+
+    @property
+    def confirmed_at(self) -> datetime:
+        """When the total became final (Rakuten shows it as unconfirmed, -99999, until then)."""
+        return _sec(self.created_at + timedelta(hours=random.Random(f"confirm:{self.order_id}").uniform(1, 6)))
+
+    @property
+    def shipping_waived_at(self) -> datetime | None:
+        """A later edit: the shop waives the shipping fee (Rakuten orders are edited after confirmation)."""
+        rng = random.Random(f"edit:{self.order_id}")
+        if self.shipping == 0 or rng.random() >= 0.1:
+            return None
+        return _sec(self.confirmed_at + timedelta(days=rng.uniform(1, 3)))
+
+    def shipping_at(self, clock: datetime) -> Decimal:
+        waived = self.shipping_waived_at
+        return Decimal("0") if waived is not None and waived <= clock else self.shipping
+
+    def is_ad_attributed(self) -> bool:
+        """About a third of orders follow an ad click (advertised shops only)."""
+        return bool(self.shop.ads_profile_id) and random.Random(f"ad:{self.order_id}").random() < 0.35
+
+    @property
+    def units(self) -> int:
+        return sum(li.quantity for li in self.lines)
+
+    @property
+    def counts_in_kpis(self) -> bool:
+        return not self.is_test and self.cancelled_at is None
 
 
 def _sec(value: datetime) -> datetime:
@@ -279,7 +537,8 @@ def orders_for_day(
             price = money(product.base_price_usd * Decimal(str(shop.price_scale)), shop.currency)
             discount = Decimal("0")
             if rng.random() < 0.15:
-                discount = money(price * qty * Decimal("0.10"), shop.currency)
+                # 10% off per unit, so that platforms showing a per-unit price after discount agree
+                discount = money(price * Decimal("0.10"), shop.currency) * qty
             lines.append(LineItem(order_id * 10 + j, product, qty, price, discount))
         subtotal = sum((li.price * li.quantity - li.total_discount for li in lines), Decimal("0"))
         shipping = money(Decimal("6.90") * Decimal(str(shop.price_scale)), shop.currency)
@@ -367,6 +626,8 @@ class SandboxData:
     end: date  # inclusive local day
     incidents: tuple[Incident, ...] = ()
     orders_by_shop: dict[str, list[Order]] = field(default_factory=dict)
+    _by_day: dict[str, dict[date, list[Order]]] = field(default_factory=dict, repr=False)
+    _live: dict[tuple[str, date], list[LiveSession]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def generate(
@@ -390,5 +651,207 @@ class SandboxData:
     def shop(self, shop_id: str) -> SandboxShop:
         return next(s for s in self.shops if s.shop_id == shop_id)
 
+    def shops_of(self, platform: str) -> tuple[SandboxShop, ...]:
+        return tuple(s for s in self.shops if s.platform == platform)
+
     def order_count(self) -> int:
         return sum(len(v) for v in self.orders_by_shop.values())
+
+    def local_date(self, shop_id: str, at: datetime) -> date:
+        return at.astimezone(ZoneInfo(self.shop(shop_id).timezone)).date()
+
+    def orders_on(self, shop_id: str, day: date) -> list[Order]:
+        """Orders placed on a local day (an index built once per shop)."""
+        index = self._by_day.get(shop_id)
+        if index is None:
+            index = {}
+            for order in self.orders_by_shop[shop_id]:
+                index.setdefault(self.local_date(shop_id, order.created_at), []).append(order)
+            self._by_day[shop_id] = index
+        return index.get(day, [])
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    # -- advertising (Amazon Ads Sponsored Products) --------------------------------------------
+    def ad_days(self, shop_id: str, day: date) -> list[AdCampaignDay]:
+        """The day's Sponsored Products campaigns of an advertised shop, final numbers.
+
+        Attributed sales are the orders of that day flagged as ad-attributed (7-day window), so ads
+        and orders agree; the platform reveals them over a week (see `AdCampaignDay.as_seen`).
+        """
+        shop = self.shop(shop_id)
+        if not shop.ads_profile_id:
+            return []
+        rng = random.Random(f"{self.seed}:ads:{shop_id}:{day.isoformat()}")
+        campaigns = CAMPAIGNS
+        sales = {c[0]: Decimal("0") for c in campaigns}
+        orders = {c[0]: 0 for c in campaigns}
+        units = {c[0]: 0 for c in campaigns}
+        for order in self.orders_on(shop_id, day):
+            if order.counts_in_kpis and order.is_ad_attributed():
+                campaign = campaigns[order.order_id % len(campaigns)][0]
+                sales[campaign] += order.subtotal
+                orders[campaign] += 1
+                units[campaign] += order.units
+        out = []
+        scale = Decimal(str(shop.price_scale))
+        for campaign_id, name, ctr, cpc_usd in campaigns:
+            clicks = max(orders[campaign_id] * rng.randint(6, 14), rng.randint(3, 25))
+            impressions = int(clicks / ctr * rng.uniform(0.8, 1.25))
+            cost = money(
+                Decimal(str(cpc_usd)) * scale * clicks * Decimal(str(round(rng.uniform(0.8, 1.2), 3))), shop.currency
+            )
+            out.append(
+                AdCampaignDay(
+                    campaign_id=int(shop.ads_profile_id[-4:]) * 1_000 + campaign_id,
+                    campaign_name=f"{shop.marketplace} {name}",
+                    day=day,
+                    impressions=impressions,
+                    clicks=clicks,
+                    cost=cost,
+                    purchases=orders[campaign_id],
+                    sales=sales[campaign_id],
+                    units=units[campaign_id],
+                    currency=shop.currency,
+                    timezone=shop.timezone,
+                )
+            )
+        return out
+
+    # -- traffic (Amazon Sales and Traffic report) ----------------------------------------------
+    def traffic(self, shop_id: str, day: date) -> list[AsinTraffic]:
+        """Sessions, page views and Buy Box share per product for a local day; units and sales
+        are those of the day's placed orders, as Amazon's report counts them."""
+        shop = self.shop(shop_id)
+        rng = random.Random(f"{self.seed}:traffic:{shop_id}:{day.isoformat()}")
+        sold: dict[str, tuple[int, Decimal, int]] = {}
+        for order in self.orders_on(shop_id, day):
+            if order.is_test:
+                continue
+            for li in order.lines:
+                u, s, n = sold.get(li.product.sku, (0, Decimal("0"), 0))
+                sold[li.product.sku] = (u + li.quantity, s + li.price * li.quantity, n + 1)
+        rows = []
+        for product in CATALOG:
+            units, sales, items = sold.get(product.sku, (0, Decimal("0"), 0))
+            sessions = int(units / rng.uniform(0.08, 0.14)) + rng.randint(2, 12)
+            page_views = int(sessions * rng.uniform(1.3, 1.9))
+            rows.append(
+                AsinTraffic(
+                    product=product,
+                    day=day,
+                    sessions=sessions,
+                    page_views=page_views,
+                    buy_box_pct=round(rng.uniform(82, 100), 2),
+                    units_ordered=units,
+                    ordered_sales=money(sales, shop.currency),
+                    order_items=items,
+                    currency=shop.currency,
+                )
+            )
+        return rows
+
+    # -- inventory ------------------------------------------------------------------------------
+    def inventory(self, shop_id: str, at: datetime) -> list[InventoryLevel]:
+        """Stock per SKU at an instant: restocked every few weeks, depleted by the units sold since."""
+        shop = self.shop(shop_id)
+        today = self.local_date(shop_id, at)
+        out = []
+        for product in CATALOG:
+            rng = random.Random(f"{self.seed}:stock:{shop_id}:{product.sku}")
+            cycle = rng.randint(28, 48)
+            offset = rng.randint(0, cycle - 1)
+            daily = shop.base_daily_orders * 0.24 * rng.uniform(0.6, 1.4)
+            restock = int(daily * (cycle + 12))
+            age = ((today - date(2020, 1, 1)).days + offset) % cycle
+            cycle_start = today - timedelta(days=age)
+            sold = 0
+            day = cycle_start
+            while day <= today:
+                for order in self.orders_on(shop_id, day):
+                    if order.counts_in_kpis and order.created_at <= at:
+                        sold += sum(li.quantity for li in order.lines if li.product.sku == product.sku)
+                day += timedelta(days=1)
+            days_to_next = cycle - age
+            out.append(
+                InventoryLevel(
+                    product=product,
+                    fulfillable=max(0, restock - sold),
+                    reserved=rng.randint(0, 4),
+                    inbound=restock if days_to_next <= 10 else 0,
+                    unsellable=rng.randint(0, 2),
+                )
+            )
+        return out
+
+    # -- TikTok LIVE ----------------------------------------------------------------------------
+    def live_sessions(self, shop_id: str, day: date) -> list[LiveSession]:
+        """The shop's LIVE streams of a local day, with the GMV of the orders placed during them."""
+        cached = self._live.get((shop_id, day))
+        if cached is not None:
+            return cached
+        sessions = self._live[(shop_id, day)] = self._live_sessions(shop_id, day)
+        return sessions
+
+    def _live_sessions(self, shop_id: str, day: date) -> list[LiveSession]:
+        shop = self.shop(shop_id)
+        if shop.platform != "tiktok":
+            return []
+        rng = random.Random(f"{self.seed}:live:{shop_id}:{day.isoformat()}")
+        tz = ZoneInfo(shop.timezone)
+        sessions = []
+        for k in range(rng.choice((0, 1, 1, 1, 2))):
+            start = datetime.combine(day, time(13 + 4 * k), tz) + timedelta(minutes=rng.randint(0, 50))
+            end = start + timedelta(minutes=rng.randint(45, 110))
+            sessions.append(
+                LiveSession(
+                    live_id=f"7{zlib.crc32(f'{self.seed}:{shop_id}'.encode()) % 10**8:08d}{day.toordinal():06d}{k:03d}",
+                    host=rng.choice(LIVE_HOSTS),
+                    title=rng.choice(("Camp night deals", "Trail gear Q&A", "Flash sale", "New arrivals")),
+                    start=_sec(start.astimezone(UTC)),
+                    end=_sec(end.astimezone(UTC)),
+                    viewers=rng.randint(300, 4000),
+                    product_impressions=rng.randint(2000, 20000),
+                    product_clicks=0,
+                    gmv=Decimal("0"),
+                    orders=0,
+                    currency=shop.currency,
+                )
+            )
+        if not sessions:
+            return []
+        totals = {s.live_id: (Decimal("0"), 0) for s in sessions}
+        for order in self.orders_on(shop_id, day):
+            session = self.live_session_of(order, sessions)
+            if session is not None and order.counts_in_kpis:
+                gmv, n = totals[session.live_id]
+                totals[session.live_id] = (gmv + order.subtotal, n + 1)
+        return [
+            LiveSession(
+                **{
+                    **s.__dict__,
+                    "gmv": totals[s.live_id][0],
+                    "orders": totals[s.live_id][1],
+                    "product_clicks": int(s.product_impressions * random.Random(s.live_id).uniform(0.03, 0.09)),
+                }
+            )
+            for s in sessions
+        ]
+
+    @staticmethod
+    def live_session_of(order: Order, sessions: list[LiveSession]) -> LiveSession | None:
+        for session in sessions:
+            if (
+                session.start <= order.created_at < session.end
+                and random.Random(f"live:{order.order_id}").random() < 0.7
+            ):
+                return session
+        return None
+
+    def content_type(self, order: Order) -> str:
+        """Where a TikTok Shop order came from: LIVE, VIDEO or PRODUCT_CARD."""
+        day = self.local_date(order.shop.shop_id, order.created_at)
+        if self.live_session_of(order, self.live_sessions(order.shop.shop_id, day)) is not None:
+            return "LIVE"
+        return "VIDEO" if random.Random(f"video:{order.order_id}").random() < 0.3 else "PRODUCT_CARD"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +41,21 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+@dataclass
+class Faults:
+    """Fault knobs of one store, shared by every platform sandbox; counters are consumed one
+    request at a time, and each platform answers in its own error format."""
+
+    throttle_next: int = 0  # next N requests are throttled even with room in the bucket
+    server_error_next: int = 0  # next N requests answer 5xx
+    malformed_next: int = 0  # next N requests answer 200 with a truncated JSON body
+    drop_next: int = 0  # next N requests drop the connection halfway through the body
+    token_revoked: bool = False  # the seller revoked the app: every call and refresh is refused
+    token_expired: bool = False  # the current access token is rejected as expired (refresh fixes it)
+    change_between_pages: int = 0  # next N paginated listings see a record change after page 1
+    report_fatal_next: int = 0  # next N async reports end FATAL/FAILED
+
+
 class SandboxClock:
     """The sandbox's notion of now: the real clock unless a test pins or moves it."""
 
@@ -60,6 +76,10 @@ class SandboxApp:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.request_log: list[tuple[str, str, int]] = []
         self._log_lock = threading.Lock()
+
+    @staticmethod
+    def request_id() -> str:
+        return f"sbx-{time.monotonic_ns():x}"
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         self._routes.append((method, re.compile(f"^{pattern}$"), handler))

@@ -15,14 +15,13 @@ import json
 import threading
 import time
 import zlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from ingestion.sandbox.generator import ZERO_DECIMAL_CURRENCIES, Order, SandboxData
-from ingestion.sandbox.server import Request, Response, SandboxApp, SandboxClock
+from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock
 
 API_VERSION = "2025-10"
 MAX_LIMIT = 250
@@ -181,17 +180,6 @@ def order_payload(order: Order, clock: datetime) -> dict:
     }
 
 
-@dataclass
-class ShopFaults:
-    """Fault knobs of one shop; counters are consumed one request at a time."""
-
-    throttle_next: int = 0  # next N requests answer 429 even with room in the bucket
-    server_error_next: int = 0  # next N requests answer 503
-    malformed_next: int = 0  # next N requests answer 200 with a truncated JSON body
-    drop_next: int = 0  # next N requests drop the connection halfway through the body
-    token_revoked: bool = False
-
-
 class LeakyBucket:
     def __init__(self, size: int, leak_per_second: float) -> None:
         self.size, self.leak = size, leak_per_second
@@ -218,9 +206,9 @@ class ShopifySandbox(SandboxApp):
         super().__init__()
         self.data = data
         self.clock = clock or SandboxClock()
-        self.tokens = {shop.shop_id: sandbox_token(shop.shop_id) for shop in data.shops}
-        self.faults = {shop.shop_id: ShopFaults() for shop in data.shops}
-        self._buckets = {shop.shop_id: LeakyBucket(bucket_size, leak_per_second) for shop in data.shops}
+        self.tokens = {shop.shop_id: sandbox_token(shop.shop_id) for shop in data.shops_of("shopify")}
+        self.faults = {shop.shop_id: Faults() for shop in data.shops_of("shopify")}
+        self._buckets = {shop.shop_id: LeakyBucket(bucket_size, leak_per_second) for shop in data.shops_of("shopify")}
         self._lock = threading.Lock()
         self.base_path = ""  # set by the server wrapper so Link headers carry absolute URLs
         # expiring offline tokens (opt-in per shop): access token -> (shop, expiry); refresh token ->

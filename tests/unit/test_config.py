@@ -29,8 +29,8 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_good_file_loads_with_defaults(tmp_path):
     stores = load_stores(write(tmp_path, GOOD))
     (store,) = stores.stores
-    assert store.api_base_url == "https://acme-us.myshopify.com"
-    assert store.lookback_days == 2
+    assert store.url("https://{store_id}.myshopify.com") == "https://acme-us.myshopify.com"
+    assert store.lookback_days is None  # the source's own look-back applies
     assert stores.fx.base_url == "https://www.ecb.europa.eu"
 
 
@@ -65,3 +65,12 @@ def test_missing_secret_names_the_env_var(tmp_path, monkeypatch):
     (store,) = load_stores(write(tmp_path, GOOD)).stores
     with pytest.raises(ConfigError, match="SHOPIFY_TOKEN_ACME_US"):
         store.secret()
+
+
+def test_platform_credentials_and_account_are_checked(tmp_path):
+    text = GOOD.replace("platform: shopify", "platform: amazon")
+    with pytest.raises(ConfigError) as err:
+        load_stores(write(tmp_path, text))
+    message = str(err.value)
+    assert "amazon credentials need client_id_env + client_secret_env + refresh_token_env" in message
+    assert "(got access_token_env)" in message
