@@ -50,6 +50,12 @@ class WindowRejected(SyncError):
     error_class = "window_rejected"
 
 
+class ReportFailed(SyncError):
+    """An asynchronous report ended FATAL/FAILED on the platform's side (often unexplained: retry later)."""
+
+    error_class = "report_failed"
+
+
 class BadRequest(SyncError):
     error_class = "bad_request"
 

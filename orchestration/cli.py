@@ -3,7 +3,7 @@
 kpi demo                                   sandbox marketplaces -> lake -> dbt -> checks -> alerts
 kpi run --stores FILE --start D --end D    the same pipeline for the stores a file declares
 kpi dev                                    Dagster UI with the sandbox marketplaces behind it
-kpi sandbox [--port-shopify N]             serve the sandbox marketplaces until interrupted
+kpi sandbox [--port-base N]                serve the sandbox marketplaces until interrupted
 """
 
 from __future__ import annotations
@@ -64,17 +64,21 @@ def _run(stores_file: Path, start: date, end: date, began: float) -> int:
     return 0 if outcome.success else 1
 
 
-def _demo_sandbox(args: argparse.Namespace, stores_file: Path | None = None, ports: tuple[int, int] = (0, 0)):
+def _demo_sandbox(args: argparse.Namespace, stores_file: Path | None = None, port_base: int = 0):
     """The demo's sandbox marketplaces, their credentials in this process's environment, and a stores
     file pointing at them (beside the warehouse unless given)."""
     from ingestion.sandbox.run import default_history, demo_incidents, start_sandbox
     from ingestion.settings import Settings
 
     start, end = default_history(args.days)
-    sandbox = start_sandbox(seed=args.seed, start=start, end=end, incidents=demo_incidents(end), ports=ports)
+    sandbox = start_sandbox(seed=args.seed, start=start, end=end, incidents=demo_incidents(end), port_base=port_base)
     os.environ.update(sandbox.credentials_env())
     path = sandbox.write_stores_file(stores_file or Settings.from_env().warehouse_path.parent / "sandbox_stores.yaml")
     return sandbox, path, start, end
+
+
+def _urls(sandbox) -> str:
+    return ", ".join(f"{name} {server.base_url}" for name, server in sandbox.servers.items())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -83,8 +87,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sandbox, stores_file, start, end = _demo_sandbox(args)
     try:
         _progress(
-            f"sandbox up: Shopify at {sandbox.shopify_url} ({len(sandbox.data.shops)} shops, "
-            f"{sandbox.data.order_count():,} orders), ECB at {sandbox.ecb_url}",
+            f"sandbox up: {len(sandbox.servers)} APIs, {len(sandbox.data.shops)} stores on "
+            f"{len({s.platform for s in sandbox.data.shops})} platforms, {sandbox.data.order_count():,} orders",
             began,
         )
         return _run(stores_file, start, end, began)
@@ -106,10 +110,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     from orchestration.launch import ensure_dagster_home
 
-    sandbox, stores_file, _, _ = _demo_sandbox(args, ports=(args.port_shopify, args.port_ecb))
+    sandbox, stores_file, _, _ = _demo_sandbox(args, port_base=args.port_base)
     os.environ.setdefault("KPI_STORES_FILE", str(stores_file))
     ensure_dagster_home()
-    print(f"sandbox: Shopify {sandbox.shopify_url}, ECB {sandbox.ecb_url}; stores {os.environ['KPI_STORES_FILE']}")
+    print(f"sandbox: {_urls(sandbox)}; stores {os.environ['KPI_STORES_FILE']}")
     workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
     try:
         return subprocess.call(
@@ -144,10 +148,10 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    sandbox, path, _, _ = _demo_sandbox(args, Path(args.stores_out), ports=(args.port_shopify, args.port_ecb))
+    sandbox, path, _, _ = _demo_sandbox(args, Path(args.stores_out), port_base=args.port_base)
     for key, value in sandbox.credentials_env().items():
         print(f"export {key}={value}")
-    print(f"# sandbox: Shopify {sandbox.shopify_url}, ECB {sandbox.ecb_url}; stores file {path}", flush=True)
+    print(f"# sandbox: {_urls(sandbox)}; stores file {path}", flush=True)
     try:
         while True:
             time.sleep(3600)
@@ -188,8 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--days", type=int, default=365, help="days of sandbox history (default 365)")
     history.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ports = argparse.ArgumentParser(add_help=False)
-    ports.add_argument("--port-shopify", type=int, default=8711)
-    ports.add_argument("--port-ecb", type=int, default=8712)
+    ports.add_argument("--port-base", type=int, default=8711, help="first of 8 consecutive ports, one per API")
 
     demo = sub.add_parser("demo", parents=[history], help="the whole pipeline on the sandbox into the warehouse")
     demo.set_defaults(func=cmd_demo)

@@ -116,6 +116,52 @@ class ShopifyClient:
             ),
         )
 
+    def _inventory_pages(self) -> Iterator[Page]:
+        """Every location's inventory levels, each with its inventory item (for the SKU).
+
+        A composed record: `{"inventory_level": <InventoryLevel>, "inventory_item": <InventoryItem>,
+        "snapshot_at": <when read>}`; the REST API has no history, so each sync is one snapshot.
+        """
+        base = f"{self.base_url}/admin/api/{API_VERSION}"
+        snapshot_at = datetime.now(UTC).replace(microsecond=0)
+        locations, _ = self._get(f"{base}/locations.json", None)
+        if not isinstance(locations, dict) or not isinstance(locations.get("locations"), list):
+            raise BadPayload("locations.json: body has no 'locations' list", url=f"{base}/locations.json")
+        location_ids = ",".join(str(loc["id"]) for loc in locations["locations"] if loc.get("active", True))
+        if not location_ids:
+            return
+        url: str | None = f"{base}/inventory_levels.json"
+        params: dict | None = {"location_ids": location_ids, "limit": PAGE_LIMIT}
+        while url:
+            body, response = self._get(url, params)
+            levels = body.get("inventory_levels") if isinstance(body, dict) else None
+            if not isinstance(levels, list):
+                raise BadPayload("inventory_levels.json: body has no 'inventory_levels' list", url=url)
+            items: dict[int, dict] = {}
+            ids = sorted({level["inventory_item_id"] for level in levels})
+            for i in range(0, len(ids), INVENTORY_ITEMS_PER_CALL):
+                chunk = ",".join(str(x) for x in ids[i : i + INVENTORY_ITEMS_PER_CALL])
+                found, _ = self._get(f"{base}/inventory_items.json", {"ids": chunk, "limit": PAGE_LIMIT})
+                if not isinstance(found, dict) or not isinstance(found.get("inventory_items"), list):
+                    raise BadPayload("inventory_items.json: body has no 'inventory_items' list")
+                items.update({item["id"]: item for item in found["inventory_items"]})
+            yield Page(
+                [
+                    RawRecord(
+                        record_id=f"{level['inventory_item_id']}:{level['location_id']}",
+                        updated_at=snapshot_at,
+                        payload={
+                            "inventory_level": level,
+                            "inventory_item": items.get(level["inventory_item_id"]),
+                            "snapshot_at": snapshot_at.isoformat(),
+                        },
+                    )
+                    for level in levels
+                ],
+                response.headers.get("X-Request-Id"),
+            )
+            url, params = next_link(response.headers.get("Link")), None
+
     def iter_pages(self, entity: str, window: Window) -> Iterator[Page]:
         if entity == "inventory_levels":
             yield from self._inventory_pages()
@@ -164,6 +210,9 @@ class ShopifyClient:
 
 
 DEFAULT_BASE_URL = "https://{store_id}.myshopify.com"
+
+
+INVENTORY_ITEMS_PER_CALL = 100
 
 
 def from_store(store: StoreConfig, token_store: TokenStore | None) -> ShopifyClient:

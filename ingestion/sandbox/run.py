@@ -1,7 +1,12 @@
-"""Start the sandbox marketplaces and write a stores file that points the real clients at them."""
+"""Start the sandbox marketplaces and write a stores file that points the real clients at them.
+
+One loopback server per API (Shopify, SP-API, LWA, Amazon Ads, TikTok Shop, Shopee, Rakuten, ECB),
+all serving the same seeded data: a store's orders, refunds, ads and inventory agree across them.
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -10,54 +15,100 @@ import yaml
 
 from ingestion.sandbox.ecb import EcbSandbox
 from ingestion.sandbox.generator import DEMO_SHOPS, Incident, SandboxData, SandboxShop
-from ingestion.sandbox.server import SandboxClock, SandboxServer
-from ingestion.sandbox.shopify import ShopifySandbox, sandbox_token
+from ingestion.sandbox.lwa import LwaAuthority
+from ingestion.sandbox.server import SandboxApp, SandboxClock, SandboxServer
 
 DEFAULT_SEED = 20261122
+# The sandbox grants this multiple of the documented rate limits (a generous usage plan), and the
+# stores file tells the clients so; tests of throttling use 1.0.
+DEMO_RATE_SCALE = 50.0
+
+# platform -> (module, class) of its sandbox; imported when a shop of that platform is served
+PLATFORM_SANDBOXES = {
+    "shopify": ("ingestion.sandbox.shopify", "ShopifySandbox"),
+    "amazon": ("ingestion.sandbox.amazon", "AmazonSandbox"),
+    "tiktok": ("ingestion.sandbox.tiktok", "TikTokSandbox"),
+    "shopee": ("ingestion.sandbox.shopee", "ShopeeSandbox"),
+    "rakuten": ("ingestion.sandbox.rakuten", "RakutenSandbox"),
+}
+ADS_SANDBOX = ("ingestion.sandbox.amazon_ads", "AmazonAdsSandbox")
+# fixed order of servers when a port base is given: port_base + index
+SERVER_ORDER = ("shopify", "ecb", "lwa", "amazon", "amazon_ads", "tiktok", "shopee", "rakuten")
 
 
 def token_env_var(shop_id: str) -> str:
     return "SHOPIFY_TOKEN_" + shop_id.upper().replace("-", "_")
 
 
+def _sandbox_class(module: str, name: str) -> type:
+    return getattr(importlib.import_module(module), name)
+
+
 @dataclass
 class Sandbox:
     data: SandboxData
     clock: SandboxClock
-    shopify: ShopifySandbox
-    servers: list[SandboxServer] = field(default_factory=list)
+    apps: dict[str, SandboxApp]
+    servers: dict[str, SandboxServer] = field(default_factory=dict)
+    rate_scale: float = DEMO_RATE_SCALE
+    _entries: list[dict] | None = None
+    _env: dict[str, str] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        return self.servers[name].base_url
+
+    @property
+    def shopify(self):  # the Shopify sandbox app (fault knobs, expiring tokens)
+        return self.apps["shopify"]
 
     @property
     def shopify_url(self) -> str:
-        return self.servers[0].base_url
+        return self.url("shopify")
 
     @property
     def ecb_url(self) -> str:
-        return self.servers[1].base_url
+        return self.url("ecb")
+
+    def app(self, name: str):
+        return self.apps[name]
+
+    def _build(self) -> None:
+        if self._entries is not None:
+            return
+        entries, env = [], {}
+        for shop in self.data.shops:
+            entry, values = self.apps[shop.platform].store_entry(shop, self.url(shop.platform))
+            if shop.platform == "amazon":
+                entry["auth_url"] = self.url("lwa")
+                if shop.ads_profile_id and "amazon_ads" in self.apps:
+                    ads, ads_values = self.apps["amazon_ads"].ads_entry(shop, self.url("amazon_ads"))
+                    entry["ads"] = {**ads, "auth_url": self.url("lwa")}
+                    values = {**values, **ads_values}
+            entries.append(
+                {
+                    "store_id": shop.shop_id,
+                    "platform": shop.platform,
+                    "name": shop.name,
+                    "marketplace": shop.marketplace,
+                    "region": shop.region,
+                    "country": shop.country,
+                    "timezone": shop.timezone,
+                    "currency": shop.currency,
+                    "owner": shop.owner,
+                    **{k: v for k, v in entry.items() if k != "platform"},
+                    **({"rate_limit_scale": self.rate_scale} if shop.platform != "shopify" else {}),
+                }
+            )
+            env.update(values)
+        self._entries, self._env = entries, env
 
     def credentials_env(self) -> dict[str, str]:
-        return {token_env_var(s.shop_id): sandbox_token(s.shop_id) for s in self.data.shops}
+        self._build()
+        return dict(self._env)
 
     def stores_document(self) -> dict:
-        return {
-            "stores": [
-                {
-                    "store_id": s.shop_id,
-                    "platform": "shopify",
-                    "name": s.name,
-                    "marketplace": s.marketplace,
-                    "region": s.region,
-                    "country": s.country,
-                    "timezone": s.timezone,
-                    "currency": s.currency,
-                    "owner": s.owner,
-                    "base_url": f"{self.shopify_url}/{s.shop_id}",
-                    "credentials": {"access_token_env": token_env_var(s.shop_id)},
-                }
-                for s in self.data.shops
-            ],
-            "fx": {"base_url": self.ecb_url},
-        }
+        self._build()
+        return {"stores": list(self._entries or []), "fx": {"base_url": self.ecb_url}}
 
     def write_stores_file(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +119,7 @@ class Sandbox:
         return path
 
     def stop(self) -> None:
-        for server in self.servers:
+        for server in self.servers.values():
             server.stop()
 
 
@@ -79,17 +130,36 @@ def start_sandbox(
     end: date,
     shops: tuple[SandboxShop, ...] = DEMO_SHOPS,
     clock: SandboxClock | None = None,
-    ports: tuple[int, int] = (0, 0),
+    port_base: int = 0,
     bucket_size: int = 40,
     leak_per_second: float = 2.0,
+    rate_scale: float = DEMO_RATE_SCALE,
     incidents: tuple[Incident, ...] = (),
 ) -> Sandbox:
     data = SandboxData.generate(seed, start, end, shops, incidents)
     clock = clock or SandboxClock()
-    shopify = ShopifySandbox(data, clock, bucket_size=bucket_size, leak_per_second=leak_per_second)
-    servers = [SandboxServer(shopify, port=ports[0]).start(), SandboxServer(EcbSandbox(), port=ports[1]).start()]
-    shopify.base_path = servers[0].base_url
-    return Sandbox(data, clock, shopify, servers)
+    platforms = {shop.platform for shop in shops}
+    apps: dict[str, SandboxApp] = {"ecb": EcbSandbox()}
+    if "amazon" in platforms:
+        apps["lwa"] = lwa = LwaAuthority(clock)
+    for platform in sorted(platforms):
+        cls = _sandbox_class(*PLATFORM_SANDBOXES[platform])
+        if platform == "shopify":
+            apps[platform] = cls(data, clock, bucket_size=bucket_size, leak_per_second=leak_per_second)
+        elif platform == "amazon":
+            apps[platform] = cls(data, clock, lwa=lwa, rate_scale=rate_scale)
+            if any(s.ads_profile_id for s in shops):
+                apps["amazon_ads"] = _sandbox_class(*ADS_SANDBOX)(data, clock, lwa=lwa, rate_scale=rate_scale)
+        else:
+            apps[platform] = cls(data, clock, rate_scale=rate_scale)
+    servers = {}
+    for name in SERVER_ORDER:
+        if name in apps:
+            port = port_base + SERVER_ORDER.index(name) if port_base else 0
+            servers[name] = SandboxServer(apps[name], port=port).start()
+    if "shopify" in apps:
+        apps["shopify"].base_path = servers["shopify"].base_url
+    return Sandbox(data, clock, apps, servers, rate_scale)
 
 
 def demo_incidents(end: date) -> tuple[Incident, ...]:

@@ -20,7 +20,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from ingestion.sandbox.generator import ZERO_DECIMAL_CURRENCIES, Order, SandboxData
+from ingestion.sandbox.generator import CATALOG, ZERO_DECIMAL_CURRENCIES, Order, SandboxData
 from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock
 
 API_VERSION = "2025-10"
@@ -221,6 +221,9 @@ class ShopifySandbox(SandboxApp):
         self.route("GET", prefix + r"/orders\.json", self.list_orders)
         self.route("GET", prefix + r"/orders/(?P<order_id>\d+)/refunds\.json", self.list_refunds)
         self.route("GET", prefix + r"/shop\.json", self.get_shop)
+        self.route("GET", prefix + r"/locations\.json", self.list_locations)
+        self.route("GET", prefix + r"/inventory_levels\.json", self.list_inventory_levels)
+        self.route("GET", prefix + r"/inventory_items\.json", self.list_inventory_items)
         self.route("POST", r"/(?P<shop>[a-z0-9-]+)/admin/oauth/access_token", self.refresh_token)
 
     # -- cross-cutting behaviour: auth, call limit, faults ------------------------------------
@@ -426,3 +429,86 @@ class ShopifySandbox(SandboxApp):
             )
             headers["Link"] = f'<{url}>; rel="next"'
         return self._ok(request, {"orders": [order_payload(o, now) for _, o in page]}, headers)
+
+    def store_entry(self, shop, base_url: str) -> tuple[dict, dict[str, str]]:
+        """The stores-file fields of a shop (a custom app's non-expiring token) and its env value."""
+        env = "SHOPIFY_TOKEN_" + shop.shop_id.upper().replace("-", "_")
+        return (
+            {"platform": "shopify", "base_url": f"{base_url}/{shop.shop_id}", "credentials": {"access_token_env": env}},
+            {env: sandbox_token(shop.shop_id)},
+        )
+
+    # -- inventory ------------------------------------------------------------------------------
+    @staticmethod
+    def location_id(shop_id: str) -> int:
+        return 60_000_000 + zlib.crc32(shop_id.encode()) % 1_000_000
+
+    def list_locations(self, request: Request) -> Response:
+        if (denied := self._gate(request)) is not None:
+            return denied
+        shop = self.data.shop(request.params["shop"])
+        location = {
+            "id": self.location_id(shop.shop_id),
+            "name": f"{shop.name} warehouse",
+            "active": True,
+            "country_code": shop.country,
+        }
+        return self._ok(request, {"locations": [location]})
+
+    def list_inventory_levels(self, request: Request) -> Response:
+        if (denied := self._gate(request)) is not None:
+            return denied
+        shop_id = request.params["shop"]
+        query = dict(request.query)
+        if "page_info" in query:
+            try:
+                offset = int(base64.urlsafe_b64decode(query["page_info"].encode()))
+            except ValueError:
+                return Response.json({"errors": {"page_info": ["Invalid value."]}}, 400)
+            limit = int(query.get("limit", "50"))
+        else:
+            if "location_ids" not in query and "inventory_item_ids" not in query:
+                return Response.json({"errors": {"base": ["location_ids or inventory_item_ids is required"]}}, 422)
+            offset, limit = 0, int(query.get("limit", "50"))
+        if not 1 <= limit <= MAX_LIMIT:
+            return Response.json({"errors": {"limit": [f"must be between 1 and {MAX_LIMIT}"]}}, 400)
+        now = self.clock.now()
+        location = self.location_id(shop_id)
+        wanted = {int(x) for x in query.get("location_ids", str(location)).split(",") if x}
+        levels = [
+            {
+                "inventory_item_id": level.product.inventory_item_id,
+                "location_id": location,
+                "available": level.fulfillable,
+                "updated_at": _ts(now.replace(microsecond=0), ZoneInfo(self.data.shop(shop_id).timezone)),
+                "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{location}?inventory_item_id="
+                f"{level.product.inventory_item_id}",
+            }
+            for level in self.data.inventory(shop_id, now)
+            if location in wanted
+        ]
+        page, rest = levels[offset : offset + limit], levels[offset + limit :]
+        headers = {}
+        if rest:
+            token = base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
+            url = f"{self.base_path}/{shop_id}/admin/api/{API_VERSION}/inventory_levels.json?" + urlencode(
+                {"limit": limit, "page_info": token}
+            )
+            headers["Link"] = f'<{url}>; rel="next"'
+        return self._ok(request, {"inventory_levels": page}, headers)
+
+    def list_inventory_items(self, request: Request) -> Response:
+        if (denied := self._gate(request)) is not None:
+            return denied
+        try:
+            ids = {int(x) for x in request.query.get("ids", "").split(",") if x}
+        except ValueError:
+            return Response.json({"errors": {"ids": ["must be integers"]}}, 400)
+        if not ids or len(ids) > 100:
+            return Response.json({"errors": {"ids": ["give between 1 and 100 ids"]}}, 400)
+        items = [
+            {"id": p.inventory_item_id, "sku": p.sku, "tracked": True, "requires_shipping": True}
+            for p in CATALOG
+            if p.inventory_item_id in ids
+        ]
+        return self._ok(request, {"inventory_items": items})

@@ -2,7 +2,9 @@
 
 import dagster as dg
 
+from ingestion.clients.base import EntitySpec
 from ingestion.runner import land_store_config, sync_fx, sync_stores
+from ingestion.sources import SOURCES, Source
 from orchestration.defs.resources import KpiResource
 from orchestration.partitions import daily_partitions
 
@@ -74,26 +76,39 @@ def _report(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, results):
     yield _sync_check(asset_key, results)
 
 
-@raw_sync_asset(
-    RAW_SHOPIFY_ORDERS,
-    "Shopify orders (with line items and refunds) by updated_at window, every version kept.",
-    "Every Shopify store's sync attempt for the window succeeded (see the sync log).",
-)
-def shopify_orders(context: dg.AssetExecutionContext, kpi: KpiResource, config: SyncConfig):
-    window = context.partition_time_window
-    stores = kpi.stores("shopify", config.stores)
-    context.log.info(f"syncing {len(stores)} Shopify store(s) for {window.start} .. {window.end}")
-    results = sync_stores(
-        stores,
-        "orders",
-        window.start,
-        window.end,
-        kpi.lake(),
-        kpi.sync_log(),
-        workers=kpi.settings().sync_workers,
-        token_store=kpi.token_store(),
+def source_sync_asset(src: Source, entity: str, spec: EntitySpec):
+    """The raw asset of one source entity: every store of the platform, synced in parallel."""
+    key = dg.AssetKey(["raw", src.name, entity])
+    lookback = f"look-back {spec.lookback.days} d" if not spec.snapshot else "a snapshot of the current state"
+    limits = f"; at most {spec.max_window.days} d per request" if spec.max_window else ""
+
+    @raw_sync_asset(
+        key,
+        f"{src.label}: {spec.description} Window: the partition range plus {lookback}{limits}.",
+        f"Every {src.platform} store's {entity} sync attempt for the window succeeded (see the sync log).",
     )
-    yield from _report(context, RAW_SHOPIFY_ORDERS, results)
+    def _sync(context: dg.AssetExecutionContext, kpi: KpiResource, config: SyncConfig):
+        window = context.partition_time_window
+        stores = src.stores(kpi.stores(src.platform, config.stores))
+        context.log.info(f"syncing {entity} of {len(stores)} {src.name} store(s) for {window.start} .. {window.end}")
+        results = sync_stores(
+            stores,
+            entity,
+            window.start,
+            window.end,
+            kpi.lake(),
+            kpi.sync_log(),
+            source=src,
+            workers=kpi.settings().sync_workers,
+            token_store=kpi.token_store(),
+        )
+        yield from _report(context, key, results)
+
+    return _sync
+
+
+RAW_SOURCE_ASSETS = [source_sync_asset(src, entity, spec) for src in SOURCES for entity, spec in src.entities.items()]
+RAW_SOURCE_KEYS = [a.key for a in RAW_SOURCE_ASSETS]
 
 
 @raw_sync_asset(

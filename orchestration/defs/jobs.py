@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orchestration.defs.ingestion import RAW_CONFIG_STORES, RAW_ECB_RATES, RAW_SHOPIFY_ORDERS
+from orchestration.defs.ingestion import RAW_CONFIG_STORES, RAW_ECB_RATES, RAW_SOURCE_KEYS
 from orchestration.partitions import daily_partitions
 
 kpi_ingest = dg.define_asset_job(
     "kpi_ingest",
-    selection=dg.AssetSelection.assets(RAW_SHOPIFY_ORDERS, RAW_ECB_RATES),
+    selection=dg.AssetSelection.assets(*RAW_SOURCE_KEYS, RAW_ECB_RATES),
     partitions_def=daily_partitions,
     description="Sync every source for the partition window (plus its look-back) into the raw lake, with checks.",
 )

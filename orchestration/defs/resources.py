@@ -30,13 +30,13 @@ class KpiResource(dg.ConfigurableResource):
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
     def stores(self, platform: str, only: list[str] | None = None) -> list[StoreConfig]:
-        stores = [s for s in self.stores_config().stores if s.platform == platform]
+        """The platform's stores, or those of `only` (store ids of any platform) that are on it."""
+        every = self.stores_config().stores
         if only:
-            unknown = sorted(set(only) - {s.store_id for s in stores})
+            unknown = sorted(set(only) - {s.store_id for s in every})
             if unknown:
-                raise dg.Failure(f"unknown {platform} store(s) in run config: {', '.join(unknown)}")
-            stores = [s for s in stores if s.store_id in only]
-        return stores
+                raise dg.Failure(f"unknown store(s) in run config: {', '.join(unknown)}", allow_retries=False)
+        return [s for s in every if s.platform == platform and (not only or s.store_id in only)]
 
     def lake(self) -> RawLake:
         return RawLake(self.settings().lake_dir)

@@ -18,6 +18,9 @@ renamed as (
 
         ---------- status
         coalesce(cast({{ json_text('_payload', 'test') }} as boolean), false) as is_test,
+        {{ json_text('_payload', 'financial_status') }} as order_status,
+        {{ json_text('_payload', 'cancelled_at') }} is not null as is_cancelled,
+        'seller' as fulfillment_channel,
         {{ json_text('_payload', 'financial_status') }} as financial_status,
         {{ json_text('_payload', 'fulfillment_status') }} as fulfillment_status,
         {{ json_text('_payload', 'cancel_reason') }} as cancel_reason,
@@ -36,6 +39,8 @@ renamed as (
         ---------- timestamps (UTC)
         {{ to_utc(json_text('_payload', 'created_at')) }} as created_at,
         {{ to_utc(json_text('_payload', 'processed_at')) }} as processed_at,
+        {{ to_utc(json_text('_payload', 'processed_at')) }} as paid_at,
+        {{ to_utc(json_text('_payload', 'fulfillments[0].created_at')) }} as shipped_at,
         {{ to_utc(json_text('_payload', 'updated_at')) }} as updated_at,
         {{ to_utc(json_text('_payload', 'cancelled_at')) }} as cancelled_at,
 
