@@ -54,6 +54,8 @@ class DayKpis:
     discounts: Decimal = Decimal("0")
     refund_amount: Decimal = Decimal("0")
     refunded_units: int = 0
+    ad_spend: Decimal = Decimal("0")
+    ad_attributed_sales: Decimal = Decimal("0")
 
     @property
     def net_sales(self) -> Decimal:
@@ -65,7 +67,16 @@ def counts(order: Order, clock: datetime) -> bool:
     return order.created_at <= clock and not order.is_test and not cancelled
 
 
-def daily_kpis(data: SandboxData, clock: datetime) -> dict[tuple[str, date], DayKpis]:
+# Platforms whose refunds the platform syncs as their own entity (Rakuten's come back as
+# cancellations and order edits, not as refunds).
+REFUNDING_PLATFORMS = {"shopify", "amazon", "tiktok", "shopee"}
+
+
+def daily_kpis(
+    data: SandboxData, clock: datetime, ads_since: date | None = None
+) -> dict[tuple[str, date], DayKpis]:
+    """KPIs per (store, local day) as of `clock`. Ads count from `ads_since` on (the ad platform keeps
+    only recent days), with attributed sales as the platform shows them at `clock`."""
     out: dict[tuple[str, date], DayKpis] = defaultdict(DayKpis)
     for shop in data.shops:
         tz = ZoneInfo(shop.timezone)
@@ -77,8 +88,19 @@ def daily_kpis(data: SandboxData, clock: datetime) -> dict[tuple[str, date], Day
             k.units += sum(li.quantity for li in order.lines)
             k.gmv += sum((li.price * li.quantity for li in order.lines), Decimal("0"))
             k.discounts += sum((li.total_discount for li in order.lines), Decimal("0"))
+            if shop.platform not in REFUNDING_PLATFORMS:
+                continue
             for refund in order.visible_refunds(clock):
                 r = out[(shop.shop_id, refund.processed_at.astimezone(tz).date())]
                 r.refund_amount += refund.amount
                 r.refunded_units += sum(line.quantity for line in refund.lines)
+        if ads_since is None or not shop.ads_profile_id:
+            continue
+        for day in data.days():
+            if day < ads_since or datetime.combine(day, datetime.min.time(), tz) > clock:
+                continue
+            for ad in data.ad_days(shop.shop_id, day):
+                k = out[(shop.shop_id, day)]
+                k.ad_spend += ad.cost
+                k.ad_attributed_sales += ad.as_seen(clock)[1]
     return dict(out)

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from alerting.outbox import Outbox
-from ingestion.sandbox.generator import Incident
+from ingestion.sandbox.generator import SHOPIFY_SHOPS, Incident
 from tests.conftest import DBT_DIR, utc
 from tests.kpi_oracle import daily_kpis, rate_to
 from tests.receivers import Receiver
@@ -32,6 +32,7 @@ def pipeline_env(settings, make_sandbox, monkeypatch):
         START,
         END,
         CLOCK,
+        shops=SHOPIFY_SHOPS,
         bucket_size=80,
         leak_per_second=20,
         incidents=(Incident("acme-uk", date(2026, 7, 13), "LAMP-USB"),),

@@ -242,3 +242,16 @@ def test_a_store_without_its_credential_is_a_logged_config_error_and_others_stil
     assert by_store["other-shop"].error_class == "config_error"
     assert "TOKEN_ABSENT" in by_store["other-shop"].error_message
     assert {e["store_id"] for e in sync_log.entries()} == {SHOP.shop_id, "other-shop"}
+
+
+def test_inventory_levels_snapshot_pages_and_carries_the_sku(sandbox, lake, sync_log):
+    """Inventory levels are a snapshot of now (the window is ignored); each record carries the SKU of
+    its inventory item, fetched in the same sync."""
+    result = run_sync(
+        client(sandbox), store_id=SHOP.shop_id, entity="inventory_levels", window=WINDOW, lake=lake, log=sync_log
+    )
+    assert result.ok, result.attempt.error_message
+    rows = [json.loads(p) for p in lake.read("shopify", "inventory_levels").column("_payload").to_pylist()]
+    expected = {lvl.product.sku: lvl.fulfillable for lvl in sandbox.data.inventory(SHOP.shop_id, sandbox.clock.now())}
+    assert {r["inventory_item"]["sku"]: r["inventory_level"]["available"] for r in rows} == expected
+    assert len({r["snapshot_at"] for r in rows}) == 1  # one snapshot per sync, whatever the window

@@ -5,7 +5,7 @@ with
 refunds as (
     {#- Rakuten has no refunds entity: its money comes back through cancellations and order edits. -#}
     {{ union_platforms(
-        ['stg_shopify__refunds', 'stg_amazon__refunds', 'stg_tiktok__refunds', 'stg_shopee__refunds'],
+        ['stg_shopify__refunds'],
         ['refund_line_id', 'refund_id', 'order_id', 'order_line_id', 'platform', 'store_id',
          'refund_note', 'restock_type', 'quantity', 'currency_code', 'refund_amount',
          'refund_tax_amount', 'created_at', 'processed_at']
