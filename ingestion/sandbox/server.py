@@ -68,6 +68,15 @@ class SandboxClock:
     def set(self, when: datetime) -> None:
         self._fixed = when
 
+    def is_fresh(self, unix_seconds: int, skew_seconds: float) -> bool:
+        """A signed request's timestamp is fresh when it is within the skew of the sandbox's now, or
+        of the host's real clock: a test may pin the data in the past while a client built from the
+        stores file signs with real time."""
+        return any(
+            abs(unix_seconds - reference) <= skew_seconds
+            for reference in (self.now().timestamp(), datetime.now(UTC).timestamp())
+        )
+
 
 class SandboxApp:
     """Route table of one platform; subclasses register handlers in __init__."""
@@ -106,6 +115,7 @@ class SandboxServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in separate writes
 
             def _handle(self) -> None:
                 parts = urlsplit(self.path)

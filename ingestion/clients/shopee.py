@@ -1,0 +1,386 @@
+"""Shopee Open Platform v2 client (orders and returns of one shop).
+
+Every call is signed: `sign = hex(HMAC-SHA256(partner_key, partner_id + api_path + timestamp +
+access_token + shop_id))` (token calls sign `partner_id + api_path + timestamp` only), and Shopee
+accepts the `timestamp` for about five minutes, so the host clock matters. Errors arrive in a
+`{error, message, request_id, response}` envelope, with HTTP 403, 400, 429 or even 200, so
+`_classify` reads the body first and the status second.
+
+Orders are a composition of two calls: `get_order_list` (by `update_time`, windows of at most 15
+days, `cursor`/`more` paging, 100 per page) names the orders that changed, and `get_order_detail`
+(at most 50 `order_sn` per call) returns them. A record is one detail object exactly as returned;
+the list call only decides which orders to ask for. A listed order missing from the detail answer
+fails the page (BadPayload) instead of vanishing.
+
+Returns come from `get_return_list` (by `update_time`, 15-day windows, `page_no` paging): one
+record per return, as returned.
+
+Access tokens last four hours; refresh tokens are single use (the refresh answer carries a new one
+and the old one dies), so `RefreshingToken` persists each new pair before it is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from ingestion.clients.base import EntitySpec, Page, unknown_entity
+from ingestion.config import StoreConfig
+from ingestion.errors import (
+    AuthExpired,
+    AuthInvalid,
+    BadPayload,
+    BadRequest,
+    ConfigError,
+    ServerError,
+    SyncError,
+    Throttled,
+    WindowRejected,
+)
+from ingestion.http import HttpClient, RateLimiter, RetryPolicy
+from ingestion.lake import RawRecord
+from ingestion.tokens import RefreshingToken, TokenState, TokenStore, call_with_token
+from ingestion.windows import Window
+
+DEFAULT_BASE_URL = "https://partner.shopeemobile.com"
+
+ORDER_LIST = "/api/v2/order/get_order_list"
+ORDER_DETAIL = "/api/v2/order/get_order_detail"
+RETURN_LIST = "/api/v2/returns/get_return_list"
+TOKEN_REFRESH = "/api/v2/auth/access_token/get"
+
+PAGE_SIZE = 100  # get_order_list and get_return_list allow 1..100
+DETAIL_BATCH = 50  # get_order_detail allows 1..50 order_sn per call
+MAX_WINDOW = timedelta(days=15)
+REFRESH_TOKEN_DAYS = 30  # commonly cited, not in the public docs
+
+# What the staging models read, and nothing more: buyer_username and recipient_address (names,
+# phones, addresses) are not requested at all; buyer_user_id is hashed in staging.
+DETAIL_FIELDS = (
+    "buyer_user_id",
+    "item_list",
+    "pay_time",
+    "total_amount",
+    "estimated_shipping_fee",
+    "actual_shipping_fee",
+    "actual_shipping_fee_confirmed",
+    "payment_method",
+    "shipping_carrier",
+    "package_list",
+    "pickup_done_time",
+    "fulfillment_flag",
+    "cancel_by",
+    "cancel_reason",
+    "buyer_cancel_reason",
+)
+
+# Shopee publishes no per-call limit; partners report trouble well above 10 requests/s. The client
+# keeps 8 requests/s per API (bursts of 8) and backs off on `error_too_many_request` / HTTP 429.
+RATES = {"get_order_list": 8.0, "get_order_detail": 8.0, "get_return_list": 8.0}
+BURST = 8
+
+ENTITIES = {
+    "orders": EntitySpec(
+        "orders",
+        "Order details (get_order_detail) of the orders whose update_time falls in the window.",
+        max_window=MAX_WINDOW,
+        lookback=timedelta(days=2),
+    ),
+    "returns": EntitySpec(
+        "returns",
+        "Returns and refunds (get_return_list) whose update_time falls in the window.",
+        max_window=MAX_WINDOW,
+        lookback=timedelta(days=2),
+    ),
+}
+
+
+def signature(partner_key: str, base: str) -> str:
+    return hmac.new(partner_key.encode(), base.encode(), hashlib.sha256).hexdigest()
+
+
+def _unix_range(window: Window) -> tuple[int, int]:
+    """Inclusive Unix-second bounds of a half-open window (Shopee's time_to is inclusive). A window
+    shorter than a second still asks for one (time_from must be before time_to); overlap is harmless."""
+    start = int(window.start.timestamp())
+    end_whole = int(window.end.timestamp())
+    end = end_whole if end_whole < window.end.timestamp() else end_whole - 1
+    return start, max(start + 1, end)
+
+
+def _utc(seconds: object, what: str) -> datetime:
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise BadPayload(f"{what}: expected Unix seconds, got {seconds!r}")
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _classify(response: requests.Response) -> SyncError | None:
+    """Turn Shopee's envelope errors into named errors, whatever the HTTP status."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None  # not JSON: the status rules or the parser (BadPayload, retried) take it
+    error = body.get("error") if isinstance(body, dict) else None
+    if not error:
+        return None
+    message = str(body.get("message") or "")
+    request_id = body.get("request_id")
+    text = f"Shopee {error}: {message}"
+    lowered = message.lower()
+    kwargs = {"http_status": response.status_code, "request_id": request_id}
+    if error == "error_auth" and "access_token" in lowered:
+        # Shopee says "Invalid access_token." for an expired token: refresh once and repeat.
+        return AuthExpired(text, **kwargs)
+    if error in ("error_auth", "error_permission", "error_shop"):
+        return AuthInvalid(f"{text} (the shop must re-authorize the app, or partner_id/shop_id is wrong)", **kwargs)
+    if error == "error_sign":
+        return AuthInvalid(f"{text} (wrong partner_key, or partner_id/shop_id/token do not belong together)", **kwargs)
+    if error == "error_too_many_request" or response.status_code == 429:
+        return Throttled(text, **kwargs)
+    if error in ("error_server", "error_inner", "error_network", "error_busy") or response.status_code >= 500:
+        return ServerError(text, **kwargs)
+    if error == "error_param" and ("15 day" in lowered or "15day" in lowered):
+        return WindowRejected(text, **kwargs)
+    if error == "error_param" and "timestamp" in lowered:
+        return BadRequest(f"{text} (Shopee accepts a timestamp within 5 minutes: check the host clock)", **kwargs)
+    return BadRequest(text, **kwargs)
+
+
+class ShopeeClient:
+    platform = "shopee"
+    entities = ENTITIES
+
+    def __init__(
+        self,
+        base_url: str,
+        partner_id: int,
+        partner_key: str,
+        shop_id: int,
+        access_token: str | RefreshingToken,
+        *,
+        rate_scale: float = 1.0,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.partner_id, self.partner_key, self.shop_id = int(partner_id), partner_key, int(shop_id)
+        self.token = access_token
+        self.clock = clock
+        self.http = HttpClient(
+            platform=self.platform,
+            retry=retry or RetryPolicy(),
+            limiters={op: RateLimiter(rate * rate_scale, BURST) for op, rate in RATES.items()},
+        )
+        self.http.session.headers.update({"Accept": "application/json"})
+
+    # -- one signed shop-level call -------------------------------------------------------------
+    def _signed(self, api_path: str, params: dict, token: str) -> dict:
+        timestamp = int(self.clock().timestamp())
+        base = f"{self.partner_id}{api_path}{timestamp}{token}{self.shop_id}"
+        return {
+            **params,
+            "partner_id": self.partner_id,
+            "timestamp": timestamp,
+            "access_token": token,
+            "shop_id": self.shop_id,
+            "sign": signature(self.partner_key, base),
+        }
+
+    def call(self, api_path: str, params: dict) -> tuple[dict, str | None]:
+        """GET a shop-level API; returns the envelope's `response` object and the request id."""
+        operation = api_path.rsplit("/", 1)[-1]
+        body, response = call_with_token(
+            self.token,
+            lambda token: self.http.request_json(
+                "GET",
+                self.base_url + api_path,
+                operation=operation,
+                params=self._signed(api_path, params, token),
+                classify=_classify,
+            ),
+        )
+        request_id = body.get("request_id") if isinstance(body, dict) else None
+        self.http.stats.last_request_id = request_id or self.http.stats.last_request_id
+        inner = body.get("response") if isinstance(body, dict) else None
+        if not isinstance(inner, dict):
+            raise BadPayload(
+                f"{operation}: the envelope has no 'response' object",
+                http_status=response.status_code,
+                request_id=request_id,
+                url=api_path,
+            )
+        return inner, request_id
+
+    # -- entities --------------------------------------------------------------------------------
+    def iter_pages(self, entity: str, window: Window) -> Iterator[Page]:
+        if entity == "orders":
+            yield from self._order_pages(window)
+        elif entity == "returns":
+            yield from self._return_pages(window)
+        else:
+            raise unknown_entity(self.platform, entity, self.entities)
+
+    def _order_pages(self, window: Window) -> Iterator[Page]:
+        time_from, time_to = _unix_range(window)
+        cursor = ""
+        while True:
+            listing, request_id = self.call(
+                ORDER_LIST,
+                {
+                    "time_range_field": "update_time",
+                    "time_from": time_from,
+                    "time_to": time_to,
+                    "page_size": PAGE_SIZE,
+                    "cursor": cursor,
+                    "response_optional_fields": "order_status",
+                },
+            )
+            orders, more = listing.get("order_list"), listing.get("more")
+            if not isinstance(orders, list) or not isinstance(more, bool):
+                raise BadPayload(
+                    "get_order_list: response has no 'order_list' list / 'more' flag", request_id=request_id
+                )
+            sns = []
+            for position, item in enumerate(orders):
+                sn = item.get("order_sn") if isinstance(item, dict) else None
+                if not isinstance(sn, str) or not sn:
+                    raise BadPayload(f"get_order_list: entry {position} has no order_sn", request_id=request_id)
+                sns.append(sn)
+            sns = list(dict.fromkeys(sns))
+            records = []
+            for start in range(0, len(sns), DETAIL_BATCH):
+                records.extend(self._details(sns[start : start + DETAIL_BATCH]))
+            yield Page(records, request_id)
+            if not more:
+                return
+            cursor = listing.get("next_cursor") or ""
+            if not isinstance(cursor, str) or not cursor:
+                raise BadPayload("get_order_list: 'more' is true but 'next_cursor' is empty", request_id=request_id)
+
+    def _details(self, sns: list[str]) -> list[RawRecord]:
+        detail, request_id = self.call(
+            ORDER_DETAIL, {"order_sn_list": ",".join(sns), "response_optional_fields": ",".join(DETAIL_FIELDS)}
+        )
+        orders = detail.get("order_list")
+        if not isinstance(orders, list):
+            raise BadPayload("get_order_detail: response has no 'order_list' list", request_id=request_id)
+        by_sn: dict[str, RawRecord] = {}
+        for position, order in enumerate(orders):
+            sn = order.get("order_sn") if isinstance(order, dict) else None
+            if not isinstance(sn, str) or not sn:
+                raise BadPayload(f"get_order_detail: order {position} has no order_sn", request_id=request_id)
+            if not isinstance(order.get("item_list"), list):
+                raise BadPayload(f"get_order_detail: order {sn} has no item_list", request_id=request_id)
+            updated = _utc(order.get("update_time"), f"get_order_detail: order {sn} update_time")
+            by_sn[sn] = RawRecord(record_id=sn, updated_at=updated, payload=order)
+        missing = [sn for sn in sns if sn not in by_sn]
+        if missing:
+            raise BadPayload(
+                f"get_order_detail: {len(missing)} listed order(s) missing from the answer, e.g. {missing[0]}",
+                request_id=request_id,
+            )
+        return [by_sn[sn] for sn in sns]
+
+    def _return_pages(self, window: Window) -> Iterator[Page]:
+        time_from, time_to = _unix_range(window)
+        page_no = 0
+        while True:
+            listing, request_id = self.call(
+                RETURN_LIST,
+                {
+                    "page_no": page_no,
+                    "page_size": PAGE_SIZE,
+                    "update_time_from": time_from,
+                    "update_time_to": time_to,
+                },
+            )
+            returns, more = listing.get("return"), listing.get("more")
+            if not isinstance(returns, list) or not isinstance(more, bool):
+                raise BadPayload("get_return_list: response has no 'return' list / 'more' flag", request_id=request_id)
+            records = []
+            for position, item in enumerate(returns):
+                sn = item.get("return_sn") if isinstance(item, dict) else None
+                if not isinstance(sn, str) or not sn or not isinstance(item.get("item"), list):
+                    raise BadPayload(
+                        f"get_return_list: return {position} of page {page_no} has no return_sn/item list",
+                        request_id=request_id,
+                    )
+                updated = _utc(item.get("update_time"), f"get_return_list: return {sn} update_time")
+                records.append(RawRecord(record_id=sn, updated_at=updated, payload=item))
+            yield Page(records, request_id)
+            if not more:
+                return
+            page_no += 1
+
+
+def shopee_refresher(
+    base_url: str,
+    partner_id: int,
+    partner_key: str,
+    shop_id: int,
+    http: HttpClient,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Callable[[str], TokenState]:
+    """Trade the (single-use) refresh token for a 4-hour access token and a new refresh token."""
+
+    def refresh(refresh_token: str) -> TokenState:
+        now = clock()
+        timestamp = int(now.timestamp())
+        body, _ = http.request_json(
+            "POST",
+            base_url.rstrip("/") + TOKEN_REFRESH,
+            operation="access_token_get",
+            params={
+                "partner_id": partner_id,
+                "timestamp": timestamp,
+                "sign": signature(partner_key, f"{partner_id}{TOKEN_REFRESH}{timestamp}"),
+            },
+            json={"refresh_token": refresh_token, "shop_id": shop_id, "partner_id": partner_id},
+            classify=_classify_refresh,
+        )
+        if not isinstance(body, dict) or not body.get("access_token") or not body.get("refresh_token"):
+            raise BadPayload("access_token/get: response has no access_token/refresh_token", url=TOKEN_REFRESH)
+        return TokenState(
+            access_token=body["access_token"],
+            expires_at=now + timedelta(seconds=int(body.get("expire_in") or 14400)),
+            refresh_token=body["refresh_token"],
+            refresh_expires_at=now + timedelta(days=REFRESH_TOKEN_DAYS),
+        )
+
+    return refresh
+
+
+def _classify_refresh(response: requests.Response) -> SyncError | None:
+    """A refused refresh token needs a person (re-authorization); throttling and 5xx stay retryable."""
+    error = _classify(response)
+    if isinstance(error, AuthExpired | AuthInvalid):
+        return AuthInvalid(
+            f"Shopee refused the token refresh ({error.args[0]}): the refresh token is used up (they are "
+            "single use), older than 30 days, or the shop revoked the app; the seller must re-authorize it",
+            http_status=error.http_status,
+            request_id=error.request_id,
+        )
+    return error
+
+
+def from_store(store: StoreConfig, token_store: TokenStore | None) -> ShopeeClient:
+    base_url = store.url(DEFAULT_BASE_URL)
+    try:
+        partner_id = int(store.secret("client_id_env"))
+        shop_id = int(store.account["shop_id"])
+    except ValueError as exc:
+        raise ConfigError(f"store {store.store_id}: Shopee partner_id and account.shop_id must be numbers") from exc
+    partner_key = store.secret("client_secret_env")
+    if token_store is None:
+        raise ConfigError(f"store {store.store_id}: Shopee tokens need a token store (KPI_STATE_DIR)")
+    refresh = shopee_refresher(
+        base_url, partner_id, partner_key, shop_id, HttpClient(platform="shopee", retry=RetryPolicy())
+    )
+    seed_access = store.secret("access_token_env") if store.credentials.access_token_env else None
+    seed = TokenState(access_token=seed_access, expires_at=None, refresh_token=store.secret("refresh_token_env"))
+    token = RefreshingToken(f"shopee-{store.store_id}", token_store, seed, refresh)
+    return ShopeeClient(base_url, partner_id, partner_key, shop_id, token, rate_scale=store.rate_limit_scale)
