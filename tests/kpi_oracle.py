@@ -97,7 +97,8 @@ def daily_kpis(
         if ads_since is None or not shop.ads_profile_id:
             continue
         for day in data.days():
-            if day < ads_since or datetime.combine(day, datetime.min.time(), tz) > clock:
+            # ad platforms report a day once it is over in the profile's time zone
+            if day < ads_since or datetime.combine(day + timedelta(days=1), datetime.min.time(), tz) > clock:
                 continue
             for ad in data.ad_days(shop.shop_id, day):
                 k = out[(shop.shop_id, day)]

@@ -54,7 +54,9 @@ ENTITIES = {
     "rates": EntitySpec(
         "rates",
         "ECB euro reference rates, one record per date and currency.",
-        lookback=timedelta(days=3),  # a holiday weekend: the last published rate is carried forward
+        # Orders come back long after their day (Rakuten's 30-day re-scan, refunds weeks later): their
+        # order day needs a rate too, so FX re-lands two months (a few thousand small records).
+        lookback=timedelta(days=62),
     )
 }
 
@@ -76,13 +78,17 @@ class EcbClient:
             raise unknown_entity(self.platform, entity, self.entities)
         text = self._download()
         first, last = window.start.date(), (window.end - timedelta(microseconds=1)).date()
+        rows = list(parse_hist_csv(text))
+        # The rates in force at the window's start come along (the newest publication before it), so
+        # that a window of weekends, holidays or a publication gap still carries a rate forward.
+        in_force = max((day for day, _, _ in rows if day < first), default=None)
         records = [
             RawRecord(
                 record_id=f"{day.isoformat()}:{currency}",
                 updated_at=datetime.combine(day, time(16), UTC),
                 payload={"rate_date": day.isoformat(), "base_currency": "EUR", "currency": currency, "rate": rate},
             )
-            for day, currency, rate in parse_hist_csv(text)
-            if first <= day <= last
+            for day, currency, rate in rows
+            if first <= day <= last or day == in_force
         ]
         yield Page(records, None)

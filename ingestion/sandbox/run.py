@@ -22,6 +22,9 @@ DEFAULT_SEED = 20261122
 # The sandbox grants this multiple of the documented rate limits (a generous usage plan), and the
 # stores file tells the clients so; tests of throttling use 1.0.
 DEMO_RATE_SCALE = 50.0
+# SP-API's documented plan is one getOrders a minute and one report a minute; the sandbox plays a
+# generous dynamic usage plan, announced in x-amzn-RateLimit-Limit, which the client adopts.
+AMAZON_SANDBOX_RATE_SCALE = 2000.0
 
 # platform -> (module, class) of its sandbox; imported when a shop of that platform is served
 PLATFORM_SANDBOXES = {
@@ -147,7 +150,8 @@ def start_sandbox(
         if platform == "shopify":
             apps[platform] = cls(data, clock, bucket_size=bucket_size, leak_per_second=leak_per_second)
         elif platform == "amazon":
-            apps[platform] = cls(data, clock, lwa=lwa, rate_scale=rate_scale)
+            amazon_scale = AMAZON_SANDBOX_RATE_SCALE if rate_scale == DEMO_RATE_SCALE else rate_scale
+            apps[platform] = cls(data, clock, lwa=lwa, rate_scale=amazon_scale)
             if any(s.ads_profile_id for s in shops):
                 apps["amazon_ads"] = _sandbox_class(*ADS_SANDBOX)(data, clock, lwa=lwa, rate_scale=rate_scale)
         else:

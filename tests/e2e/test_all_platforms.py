@@ -2,8 +2,9 @@
 its sandbox over HTTP, built by dbt, and reconciled exactly with the generator, store-day by
 store-day: orders, units, GMV, discounts, refunds and ad spend.
 
-The sandbox clock is today's midnight (UTC): the Amazon Ads client only asks for the last 60 days
-before the real now, as it would in production.
+The sandbox clock is a few minutes past today's midnight (UTC): the Amazon Ads client only asks for
+the last 60 days before the real now, as it would in production, and SP-API refuses windows that end
+less than 2 minutes before its clock.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from tests.kpi_oracle import daily_kpis, rate_to
 pytestmark = pytest.mark.e2e
 
 STORES = ("acme-de", "amz-us", "amz-jp", "tts-uk", "shopee-sg", "rakuten-jp")
-CLOCK = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
-END = CLOCK.date() - timedelta(days=1)
+MIDNIGHT = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
+CLOCK = MIDNIGHT + timedelta(minutes=3)
+END = MIDNIGHT.date() - timedelta(days=1)
 START = END - timedelta(days=13)
 
 

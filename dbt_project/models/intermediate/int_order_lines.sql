@@ -3,7 +3,8 @@ with
 
 lines as (
     {{ union_platforms(
-        ['stg_shopify__order_lines'],
+        ['stg_shopify__order_lines', 'stg_amazon__order_lines', 'stg_tiktok__order_lines',
+         'stg_shopee__order_lines', 'stg_rakuten__order_lines'],
         ['order_line_id', 'order_id', 'platform', 'store_id', 'sku', 'product_id', 'variant_id',
          'product_title', 'is_gift_card', 'quantity', 'currency_code', 'unit_price', 'discount_amount']
     ) }}

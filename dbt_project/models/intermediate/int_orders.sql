@@ -5,7 +5,8 @@ with
 
 orders as (
     {{ union_platforms(
-        ['stg_shopify__orders'],
+        ['stg_shopify__orders', 'stg_amazon__orders', 'stg_tiktok__orders', 'stg_shopee__orders',
+         'stg_rakuten__orders'],
         ['order_id', 'platform', 'store_id', 'order_name', 'buyer_id_hash', 'is_test', 'order_status',
          'is_cancelled', 'cancel_reason', 'fulfillment_channel', 'currency_code', 'total_tax',
          'total_shipping', 'total_price', 'created_at as ordered_at', 'paid_at', 'shipped_at',

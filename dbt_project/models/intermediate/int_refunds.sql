@@ -1,11 +1,11 @@
 {#- One row per refund line of every platform, dated by when the money moved (processed_at) in
-    the store's local calendar, with the refunded order's date and exclusion. -#}
+    the store's local calendar, with the refunded order's date and exclusion (null when the order was never synced). -#}
 with
 
 refunds as (
     {#- Rakuten has no refunds entity: its money comes back through cancellations and order edits. -#}
     {{ union_platforms(
-        ['stg_shopify__refunds'],
+        ['stg_shopify__refunds', 'stg_amazon__refunds', 'stg_tiktok__refunds', 'stg_shopee__refunds'],
         ['refund_line_id', 'refund_id', 'order_id', 'order_line_id', 'platform', 'store_id',
          'refund_note', 'restock_type', 'quantity', 'currency_code', 'refund_amount',
          'refund_tax_amount', 'created_at', 'processed_at']
@@ -23,5 +23,7 @@ select
     orders.exclusion_reason
 from refunds
 inner join stores on stores.store_id = refunds.store_id
-inner join {{ ref('int_orders') }} as orders
+-- A refund counts on its own date even when its order is not in the lake: SP-API refunds do not touch
+-- the order, so an old order refunded today is not re-read (its order_date is then unknown).
+left join {{ ref('int_orders') }} as orders
     on orders.store_id = refunds.store_id and orders.order_id = refunds.order_id

@@ -40,6 +40,20 @@ refunds as (
     group by store_id, refund_date
 ),
 
+ads as (
+    select
+        store_id,
+        ad_date as kpi_date,
+        sum(impressions) as ad_impressions,
+        sum(clicks) as ad_clicks,
+        sum(cost) as ad_spend,
+        sum(attributed_sales) as ad_attributed_sales,
+        sum(cost_reporting) as ad_spend_reporting,
+        sum(attributed_sales_reporting) as ad_attributed_sales_reporting
+    from {{ ref('fct_ad_performance_daily') }}
+    group by store_id, ad_date
+),
+
 bounds as (
     -- from the first activity to the newest synced local day, so that trailing days without any
     -- order are rows with zeros (a store whose sales stopped must show it)
@@ -60,6 +74,11 @@ bounds as (
             store_id,
             kpi_date
         from refunds
+        union all
+        select
+            store_id,
+            kpi_date
+        from ads
     ) as active
     inner join stores on active.store_id = stores.store_id
     left join data_through on active.store_id = data_through.store_id
@@ -104,11 +123,19 @@ daily as (
         -- no sales is 0 in any currency; a missing rate stays null (and fails the facts' tests)
         case when sales.store_id is null then 0 else sales.gmv_reporting end as gmv_reporting,
         case when sales.store_id is null then 0 else sales.discounts_reporting end as discounts_reporting,
-        case when refunds.store_id is null then 0 else refunds.refund_amount_reporting end as refund_amount_reporting
+        case when refunds.store_id is null then 0 else refunds.refund_amount_reporting end as refund_amount_reporting,
+        coalesce(ads.ad_impressions, 0) as ad_impressions,
+        coalesce(ads.ad_clicks, 0) as ad_clicks,
+        coalesce(ads.ad_spend, 0) as ad_spend,
+        coalesce(ads.ad_attributed_sales, 0) as ad_attributed_sales,
+        case when ads.store_id is null then 0 else ads.ad_spend_reporting end as ad_spend_reporting,
+        case when ads.store_id is null then 0 else ads.ad_attributed_sales_reporting end
+            as ad_attributed_sales_reporting
     from spine
     inner join stores on stores.store_id = spine.store_id
     left join sales on sales.store_id = spine.store_id and sales.kpi_date = spine.kpi_date
     left join refunds on refunds.store_id = spine.store_id and refunds.kpi_date = spine.kpi_date
+    left join ads on ads.store_id = spine.store_id and ads.kpi_date = spine.kpi_date
     left join data_through on data_through.store_id = spine.store_id
     left join fx on fx.rate_day = spine.kpi_date and fx.currency_code = stores.currency_code
 )
@@ -134,5 +161,11 @@ select
     discounts_reporting,
     refund_amount_reporting,
     gmv_reporting - discounts_reporting - refund_amount_reporting as net_sales_reporting,
-    case when orders > 0 then gmv_reporting / orders end as aov_reporting
+    case when orders > 0 then gmv_reporting / orders end as aov_reporting,
+    ad_impressions,
+    ad_clicks,
+    ad_spend,
+    ad_attributed_sales,
+    ad_spend_reporting,
+    ad_attributed_sales_reporting
 from daily
