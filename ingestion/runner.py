@@ -10,7 +10,7 @@ from ingestion.clients.ecb import EcbClient
 from ingestion.config import StoreConfig, StoresFile
 from ingestion.errors import ConfigError, CredentialsMissing
 from ingestion.lake import RawLake, RawRecord, new_sync_id
-from ingestion.sources import Source
+from ingestion.sources import SOURCES, Source
 from ingestion.sources import source as get_source
 from ingestion.sync import SyncResult, record_failure, run_sync
 from ingestion.sync_log import SyncLog
@@ -78,6 +78,7 @@ def sync_stores(
             )
         return run_sync(client, store_id=store.store_id, entity=entity, window=window, lake=lake, log=log)
 
+    lake.ensure_entity(src.name, entity)  # a platform without stores still has an (empty) table
     stores = src.stores(stores)
     if not stores:
         return []
@@ -97,7 +98,14 @@ def sync_fx(
 
 
 def land_store_config(stores: StoresFile, lake: RawLake) -> str:
-    """Land the validated stores file (no secrets: only env var names) so dbt sees store attributes."""
+    """Land the validated stores file (no secrets: only env var names) so dbt sees store attributes.
+
+    Every source entity gets its (possibly empty) table here too, so that a seller without, say,
+    Rakuten stores still gets a warehouse where the Rakuten staging models are empty, not missing.
+    """
+    for src in SOURCES:
+        for entity in src.entities:
+            lake.ensure_entity(src.name, entity)
     sync_id = new_sync_id()
     records = [
         RawRecord(

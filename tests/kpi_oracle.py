@@ -72,9 +72,7 @@ def counts(order: Order, clock: datetime) -> bool:
 REFUNDING_PLATFORMS = {"shopify", "amazon", "tiktok", "shopee"}
 
 
-def daily_kpis(
-    data: SandboxData, clock: datetime, ads_since: date | None = None
-) -> dict[tuple[str, date], DayKpis]:
+def daily_kpis(data: SandboxData, clock: datetime, ads_since: date | None = None) -> dict[tuple[str, date], DayKpis]:
     """KPIs per (store, local day) as of `clock`. Ads count from `ads_since` on (the ad platform keeps
     only recent days), with attributed sales as the platform shows them at `clock`."""
     out: dict[tuple[str, date], DayKpis] = defaultdict(DayKpis)

@@ -181,16 +181,23 @@ def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_en
         assert not settings.warehouse_path.exists(), "the transform job must not run after a failed ingest"
 
         attempts = [a for a in SyncLog(settings.lake_dir).entries() if a["store_id"] == "acme-de"]
-        assert [a["error_class"] for a in attempts] == ["auth_invalid"]
-        assert attempts[0]["http_status"] == 401
+        assert sorted((a["entity"], a["error_class"], a["http_status"]) for a in attempts) == [
+            ("inventory_levels", "auth_invalid", 401),
+            ("orders", "auth_invalid", 401),
+        ]
 
+        # one alert per failed check (orders, inventory levels), each delivered once
         result, cursor = run_alert_sensor(instance)
-        assert result.delivered == 1
-        (alert,) = Outbox(settings.outbox_path).history()
+        assert result.delivered == 2
+        alerts = Outbox(settings.outbox_path).history()
+        assert sorted(a["title"].rsplit(" ", 1)[1] for a in alerts) == [
+            "raw/shopify/inventory_levels",
+            "raw/shopify/orders",
+        ]
+        alert = next(a for a in alerts if "raw/shopify/orders" in a["title"])
         assert alert["source"] == "check" and "all_stores_synced" in alert["title"]
-        assert "acme-de: auth_invalid" in alert["body"]
-        assert alert["channel"] == "webhook"
-        assert [c["key"] for c in receiver.calls] == [alert["alert_key"]]  # exactly one call reached the hook
+        assert all("acme-de: auth_invalid" in a["body"] and a["channel"] == "webhook" for a in alerts)
+        assert sorted(c["key"] for c in receiver.calls) == sorted(a["alert_key"] for a in alerts)
         assert run_alert_sensor(instance, cursor)[0].requested == 0
         assert json.loads(cursor)["checks"]
     receiver.server.shutdown()
@@ -210,7 +217,9 @@ def test_ingest_run_config_limits_the_run_to_some_stores(settings, pipeline_env)
             tags={ASSET_PARTITION_RANGE_START_TAG: "2026-07-14", ASSET_PARTITION_RANGE_END_TAG: "2026-07-15"},
         )
     assert result.success
-    shopify = [a for a in SyncLog(settings.lake_dir).entries() if a["platform"] == "shopify"]
+    shopify = [
+        a for a in SyncLog(settings.lake_dir).entries() if a["platform"] == "shopify" and a["entity"] == "orders"
+    ]
     assert [(a["store_id"], a["window_start"], a["window_end"]) for a in shopify] == [
         ("acme-de", "2026-07-12T00:00:00+00:00", "2026-07-16T00:00:00+00:00")  # 2-day look-back
     ]
