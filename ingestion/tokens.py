@@ -8,10 +8,12 @@ serialised per store.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +72,18 @@ class TokenStore:
         atomic_write_bytes(path, json.dumps(state.to_json()).encode())
         os.chmod(path, 0o600)
 
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """An exclusive lock on one store's tokens across threads and processes (Dagster runs each
+        asset of a store in its own process, and they share the store's refresh token)."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.root / f"{key}.lock", "a") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
 
 Refresher = Callable[[str], TokenState]
 
@@ -99,8 +113,8 @@ class RefreshingToken:
         self._lock = threading.Lock()
         self.refreshes = 0
 
-    def _stale(self) -> bool:
-        s = self.state
+    def _stale(self, state: TokenState | None = None) -> bool:
+        s = state or self.state
         return s.access_token is None or (s.expires_at is not None and s.expires_at - self.margin <= self.clock())
 
     def get(self) -> str:
@@ -119,10 +133,22 @@ class RefreshingToken:
             return self.state.access_token
 
     def _rotate(self) -> None:
-        new = self._refresh(self.state.refresh_token)
-        self.store.save(self.key, new)  # persist the rotated refresh token before anything uses it
-        self.state = new
-        self.refreshes += 1
+        with self.store.lock(self.key):
+            # Another process may have rotated meanwhile: its pair is the live one, and our refresh
+            # token is already spent. Take the stored pair instead of refreshing again.
+            stored = self.store.load(self.key)
+            if (
+                stored is not None
+                and stored.refresh_token != self.state.refresh_token
+                and stored.access_token != self.state.access_token
+                and not self._stale(stored)
+            ):
+                self.state = stored
+                return
+            new = self._refresh(self.state.refresh_token)
+            self.store.save(self.key, new)  # persist the rotated refresh token before anything uses it
+            self.state = new
+            self.refreshes += 1
 
 
 def call_with_token(token: str | RefreshingToken, send: Callable[[str], T]) -> T:

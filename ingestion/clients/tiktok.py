@@ -24,7 +24,6 @@ Analytics records carry no modification time (updated_at None): the latest read 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import json
@@ -33,7 +32,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -236,91 +234,58 @@ def _redacted(error: SyncError, secrets: tuple[str, ...]) -> SyncError:
     return clean
 
 
-@contextmanager
-def _token_lock(token_store: TokenStore | None, key: str) -> Iterator[None]:
-    """Serialise refreshes of one store across threads and processes: the refresh token rotates, so two
-    syncs refreshing with the same one at once would lock the store out."""
-    if token_store is None:
-        yield
-        return
-    token_store.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(token_store.root / f"{key}.lock", "a") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 def tiktok_refresher(
     auth_url: str,
     app_key: str,
     app_secret: str,
     http: HttpClient,
     *,
-    token_store: TokenStore | None = None,
-    key: str = "",
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     margin: timedelta = REFRESH_MARGIN,
 ) -> Callable[[str], TokenState]:
     """`GET {auth_url}/api/v2/token/refresh`: a new access token and a new (rotated) refresh token.
 
-    Under the store's lock, a pair another process stored meanwhile is taken instead of spending the
-    (now retired) refresh token again. The new pair is saved before it is returned.
+    `RefreshingToken` calls it under the store's cross-process lock and saves the new pair before use.
     """
     url = auth_url.rstrip("/") + TOKEN_PATH
 
     def refresh(refresh_token: str) -> TokenState:
-        with _token_lock(token_store, key):
-            if token_store is not None:
-                stored = token_store.load(key)
-                if (
-                    stored is not None
-                    and stored.refresh_token != refresh_token
-                    and stored.access_token
-                    and (stored.expires_at is None or stored.expires_at - margin > clock())
-                ):
-                    return stored
-            try:
-                body, response = http.request_json(
-                    "GET",
-                    url,
-                    operation="token_refresh",
-                    params={
-                        "app_key": app_key,
-                        "app_secret": app_secret,
-                        "refresh_token": refresh_token,
-                        "grant_type": "refresh_token",
-                    },
-                    classify=_classify_token_response,
-                )
-            except SyncError as exc:
-                raise _redacted(exc, (app_secret, refresh_token)) from None
-            data = body.get("data") if isinstance(body, dict) else None
-            if not isinstance(data, dict) or not data.get("access_token") or not data.get("refresh_token"):
-                raise BadPayload(
-                    "token refresh: response has no data.access_token/refresh_token",
-                    http_status=response.status_code,
-                    request_id=body.get("request_id") if isinstance(body, dict) else None,
-                )
-            now = clock()
-            expires_at = token_expiry(data.get("access_token_expire_in"), now)
-            if expires_at is not None and expires_at - margin <= now:
-                # A token just issued cannot be about to expire: our clock and TikTok's disagree. Use it
-                # until TikTok says it expired (105002) instead of refreshing before every call.
-                logger.warning(
-                    "TikTok token expiry %s is within the refresh margin of now %s: ignored", expires_at, now
-                )
-                expires_at = None
-            state = TokenState(
-                access_token=str(data["access_token"]),
-                expires_at=expires_at,
-                refresh_token=str(data["refresh_token"]),
-                refresh_expires_at=token_expiry(data.get("refresh_token_expire_in"), now),
+        try:
+            body, response = http.request_json(
+                "GET",
+                url,
+                operation="token_refresh",
+                params={
+                    "app_key": app_key,
+                    "app_secret": app_secret,
+                    "refresh_token": refresh_token,
+                    "grant_type": "refresh_token",
+                },
+                classify=_classify_token_response,
             )
-            if token_store is not None:
-                token_store.save(key, state)
-            return state
+        except SyncError as exc:
+            raise _redacted(exc, (app_secret, refresh_token)) from None
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict) or not data.get("access_token") or not data.get("refresh_token"):
+            raise BadPayload(
+                "token refresh: response has no data.access_token/refresh_token",
+                http_status=response.status_code,
+                request_id=body.get("request_id") if isinstance(body, dict) else None,
+            )
+        now = clock()
+        expires_at = token_expiry(data.get("access_token_expire_in"), now)
+        if expires_at is not None and expires_at - margin <= now:
+            # A token just issued cannot be about to expire: our clock and TikTok's disagree. Use it
+            # until TikTok says it expired (105002) instead of refreshing before every call.
+            logger.warning("TikTok token expiry %s is within the refresh margin of now %s: ignored", expires_at, now)
+            expires_at = None
+        state = TokenState(
+            access_token=str(data["access_token"]),
+            expires_at=expires_at,
+            refresh_token=str(data["refresh_token"]),
+            refresh_expires_at=token_expiry(data.get("refresh_token_expire_in"), now),
+        )
+        return state
 
     return refresh
 
@@ -542,8 +507,6 @@ def from_store(store: StoreConfig, token_store: TokenStore | None) -> TikTokClie
         app_key,
         app_secret,
         HttpClient(platform="tiktok", retry=RetryPolicy(), request_id_header=REQUEST_ID_HEADER),
-        token_store=token_store,
-        key=key,
     )
     access = os.environ.get(store.credentials.access_token_env) if store.credentials.access_token_env else None
     seed = TokenState(access_token=access or None, expires_at=None, refresh_token=store.secret("refresh_token_env"))

@@ -79,9 +79,7 @@ def token_for(sb: Running, state_dir, *, clock=None, seed: str | None = None, sh
     clock = clock or sb.app.clock.now
     store = TokenStore(state_dir)
     key = f"tiktok-{shop.shop_id}"
-    refresh = tiktok_refresher(
-        sb.url, APP_KEY, APP_SECRET, HttpClient("tiktok", retry=FAST_RETRY), token_store=store, key=key, clock=clock
-    )
+    refresh = tiktok_refresher(sb.url, APP_KEY, APP_SECRET, HttpClient("tiktok", retry=FAST_RETRY), clock=clock)
     seed_state = TokenState(None, None, seed or sb.app.seed_refresh[shop.shop_id])
     return RefreshingToken(key, store, seed_state, refresh, margin=REFRESH_MARGIN, clock=clock)
 

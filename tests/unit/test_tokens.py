@@ -44,3 +44,17 @@ def test_force_refresh_only_once_for_concurrent_rejections(tmp_path):
     assert token.force_refresh(first) == "access-2"
     assert token.force_refresh(first) == "access-2"  # a second caller with the old token: no new refresh
     assert issuer.calls == ["seed", "refresh-1"]
+
+
+def test_a_second_process_takes_the_pair_another_one_rotated_instead_of_spending_its_refresh_token(tmp_path):
+    """Two assets of one store run in two processes with the same stored pair; when both find it
+    stale, the first refreshes (under the store's lock) and the second adopts the new pair."""
+    now = [T0]
+    store, issuer = TokenStore(tmp_path), Issuer()
+    RefreshingToken("k", store, TokenState(None, None, "seed"), issuer, clock=lambda: now[0]).get()
+    now[0] = T0 + timedelta(minutes=58)  # access-1 is within the margin for both processes
+    a = RefreshingToken("k", store, TokenState(None, None, "seed"), issuer, clock=lambda: now[0])
+    b = RefreshingToken("k", store, TokenState(None, None, "seed"), issuer, clock=lambda: now[0])
+    assert a.get() == "access-2"
+    assert b.get() == "access-2" and b.refreshes == 0
+    assert issuer.calls == ["seed", "refresh-1"]  # refresh-1 was spent once, not twice
