@@ -74,3 +74,12 @@ def test_platform_credentials_and_account_are_checked(tmp_path):
     message = str(err.value)
     assert "amazon credentials need client_id_env + client_secret_env + refresh_token_env" in message
     assert "(got access_token_env)" in message
+
+
+def test_the_example_stores_file_is_valid_for_every_platform():
+    from pathlib import Path
+
+    stores = load_stores(Path(__file__).resolve().parents[2] / "stores.example.yaml")
+    assert {s.platform for s in stores.stores} == {"shopify", "amazon", "tiktok", "shopee", "rakuten"}
+    amazon = next(s for s in stores.stores if s.platform == "amazon")
+    assert amazon.ads is not None and amazon.account["marketplace_id"] == "ATVPDKIKX0DER"
