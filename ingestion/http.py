@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -75,6 +76,15 @@ class RateLimiter:
         """Align with what the server reports as left in its bucket (it may count other clients)."""
         with self._lock:
             self._tokens = min(self._tokens, remaining)
+
+
+_QUERY = re.compile(r"\?[^\s'\")]*")
+
+
+def without_query(text: str) -> str:
+    """Drop URL query strings from a message: signed calls carry access tokens, signatures and
+    pre-signed download keys there, and messages end up in the sync log and in alerts."""
+    return _QUERY.sub("?...", text)
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -155,7 +165,7 @@ class HttpClient:
                     method, url, timeout=(self.retry.connect_timeout, self.retry.read_timeout), **kwargs
                 )
             except requests.RequestException as exc:  # refused, reset, timed out, cut mid-body
-                last_error = NetworkError(f"{operation}: {type(exc).__name__}: {exc}", url=url)
+                last_error = NetworkError(f"{operation}: {type(exc).__name__}: {without_query(str(exc))}", url=url)
                 self._count_retry(attempt)
                 continue
             request_id = response.headers.get(self.request_id_header)

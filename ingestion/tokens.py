@@ -134,17 +134,14 @@ class RefreshingToken:
 
     def _rotate(self) -> None:
         with self.store.lock(self.key):
-            # Another process may have rotated meanwhile: its pair is the live one, and our refresh
-            # token is already spent. Take the stored pair instead of refreshing again.
+            # Another process may have rotated meanwhile: its pair is the live one and our refresh
+            # token is already spent. Take the stored pair, and refresh only if it is stale too.
             stored = self.store.load(self.key)
-            if (
-                stored is not None
-                and stored.refresh_token != self.state.refresh_token
-                and stored.access_token != self.state.access_token
-                and not self._stale(stored)
-            ):
+            if stored is not None and stored.refresh_token != self.state.refresh_token:
+                adopted = stored.access_token != self.state.access_token and not self._stale(stored)
                 self.state = stored
-                return
+                if adopted:
+                    return
             new = self._refresh(self.state.refresh_token)
             self.store.save(self.key, new)  # persist the rotated refresh token before anything uses it
             self.state = new

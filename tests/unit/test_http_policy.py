@@ -74,3 +74,24 @@ def test_window_end_maps_to_the_last_whole_second_before_it():
     assert last_second_before(datetime(2026, 1, 1, 0, 0, 0, tzinfo=UTC)) == datetime(
         2025, 12, 31, 23, 59, 59, tzinfo=UTC
     )
+
+
+def test_a_network_error_never_carries_the_query_string_into_the_sync_log():
+    """Signed calls put tokens and signatures in the query; a refused connection's message quotes
+    the URL. The recorded message keeps the path, not the secrets."""
+    import socket
+
+    from ingestion.errors import NetworkError
+    from ingestion.http import HttpClient, RetryPolicy
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    client = HttpClient(platform="shopee", retry=RetryPolicy(max_attempts=2, backoff_base=0.001), sleep=lambda _: None)
+    url = f"http://127.0.0.1:{port}/api/v2/order/get_order_list?access_token=SECRET_TOKEN&sign=SECRET_SIGN"
+    try:
+        client.request_json("GET", url, operation="get_order_list")
+    except NetworkError as exc:
+        message = str(exc)
+    assert "/api/v2/order/get_order_list" in message
+    assert "SECRET" not in message

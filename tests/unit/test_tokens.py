@@ -58,3 +58,18 @@ def test_a_second_process_takes_the_pair_another_one_rotated_instead_of_spending
     assert a.get() == "access-2"
     assert b.get() == "access-2" and b.refreshes == 0
     assert issuer.calls == ["seed", "refresh-1"]  # refresh-1 was spent once, not twice
+
+
+def test_a_stale_pair_stored_by_another_process_is_refreshed_with_its_own_refresh_token(tmp_path):
+    """The stored pair is newer than ours but also near expiry: refresh with the stored refresh token
+    (ours is spent), never with the one we started with."""
+    now = [T0]
+    store, issuer = TokenStore(tmp_path), Issuer()
+    old = RefreshingToken("k", store, TokenState(None, None, "seed"), issuer, clock=lambda: now[0])
+    old.get()  # access-1 / refresh-1, expires T0 + 1 h
+    other = RefreshingToken("k", store, TokenState(None, None, "seed"), issuer, clock=lambda: now[0])
+    now[0] = T0 + timedelta(minutes=58)
+    other.get()  # the other process rotates: access-2 / refresh-2, expires T0 + 2 h
+    now[0] = T0 + timedelta(hours=1, minutes=58)  # both pairs are now stale for `old`
+    assert old.get() == "access-3"
+    assert issuer.calls == ["seed", "refresh-1", "refresh-2"]
