@@ -208,7 +208,10 @@ def event_record_id(event_type: str, event: dict) -> str:
         for item in items
         if isinstance(item, dict)
     )
-    key = "|".join([event_type, str(event.get("AmazonOrderId", "")), str(event.get("PostedDate", "")), *ids])
+    posted = event.get("PostedDate")
+    # the instant, not its spelling: "...00Z" and "...00.000Z" are the same event
+    posted_key = parse_time(posted, "financial event PostedDate").isoformat() if posted else ""
+    key = "|".join([event_type, str(event.get("AmazonOrderId", "")), posted_key, *ids])
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

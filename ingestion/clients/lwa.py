@@ -61,9 +61,13 @@ def lwa_refresher(
         )
         if not isinstance(body, dict) or not body.get("access_token"):
             raise BadPayload("LWA token response has no access_token")
+        try:
+            expires_in = int(body.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            raise BadPayload(f"LWA token response: expires_in is not a number: {body.get('expires_in')!r}") from None
         return TokenState(
             access_token=body["access_token"],
-            expires_at=clock() + timedelta(seconds=int(body.get("expires_in", 3600))),
+            expires_at=clock() + timedelta(seconds=expires_in),
             refresh_token=body.get("refresh_token") or refresh_token,
         )
 

@@ -344,9 +344,13 @@ def shopee_refresher(
         )
         if not isinstance(body, dict) or not body.get("access_token") or not body.get("refresh_token"):
             raise BadPayload("access_token/get: response has no access_token/refresh_token", url=TOKEN_REFRESH)
+        try:
+            expire_in = int(body.get("expire_in") or 14400)
+        except (TypeError, ValueError):
+            raise BadPayload(f"token refresh: expire_in is not a number: {body.get('expire_in')!r}") from None
         return TokenState(
             access_token=body["access_token"],
-            expires_at=now + timedelta(seconds=int(body.get("expire_in") or 14400)),
+            expires_at=now + timedelta(seconds=expire_in),
             refresh_token=body["refresh_token"],
             refresh_expires_at=now + timedelta(days=REFRESH_TOKEN_DAYS),
         )

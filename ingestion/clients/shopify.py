@@ -137,6 +137,8 @@ class ShopifyClient:
             levels = body.get("inventory_levels") if isinstance(body, dict) else None
             if not isinstance(levels, list):
                 raise BadPayload("inventory_levels.json: body has no 'inventory_levels' list", url=url)
+            if any(not isinstance(level, dict) or "inventory_item_id" not in level for level in levels):
+                raise BadPayload("inventory_levels.json: a level has no inventory_item_id", url=url)
             items: dict[int, dict] = {}
             ids = sorted({level["inventory_item_id"] for level in levels})
             for i in range(0, len(ids), INVENTORY_ITEMS_PER_CALL):
@@ -145,6 +147,10 @@ class ShopifyClient:
                 if not isinstance(found, dict) or not isinstance(found.get("inventory_items"), list):
                     raise BadPayload("inventory_items.json: body has no 'inventory_items' list")
                 items.update({item["id"]: item for item in found["inventory_items"]})
+            missing = sorted(set(ids) - set(items))
+            if missing:
+                # a level without its item has no SKU: it must not be summed into a null-SKU row
+                raise BadPayload(f"inventory_items.json: no item for inventory_item_id {missing[:5]}")
             yield Page(
                 [
                     RawRecord(

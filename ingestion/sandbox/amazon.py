@@ -34,7 +34,6 @@ import hmac
 import json
 import random
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -52,7 +51,7 @@ from ingestion.sandbox.generator import (
     money,
 )
 from ingestion.sandbox.lwa import LwaAuthority
-from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock
+from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock, TokenBucket
 
 # Documented default usage plans (requests per second, burst), as in the client.
 RATE_LIMITS: dict[str, tuple[float, int]] = {
@@ -177,21 +176,6 @@ def _decode_token(token: str) -> dict | None:
     except (ValueError, binascii.Error):
         return None
     return state if isinstance(state, dict) else None
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.at = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 @dataclass

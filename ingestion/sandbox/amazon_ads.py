@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from ingestion.sandbox.generator import ZERO_DECIMAL_CURRENCIES, SandboxData, SandboxShop
 from ingestion.sandbox.lwa import LwaAuthority
-from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock
+from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock, TokenBucket
 
 CREATE_REPORT_TYPE = "application/vnd.createasyncreportrequest.v3+json"
 MAX_SPAN_DAYS = 31
@@ -75,22 +75,6 @@ def _iso(when: datetime) -> str:
 
 def _number(value: Decimal, currency: str) -> float | int:
     return int(value) if currency in ZERO_DECIMAL_CURRENCIES else float(value)
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.at = float(burst), time.monotonic()
-
-    def take(self) -> float:
-        """0 when a token was taken, else the seconds until one is free."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
 
 
 @dataclass
@@ -204,7 +188,7 @@ class AmazonAdsSandbox(SandboxApp):
                 faults.throttle_next -= 1
                 wait = 1.0
             else:
-                wait = self._buckets[shop.shop_id].take()
+                wait = self._buckets[shop.shop_id].wait()
             if wait > 0:
                 return shop, _error(429, "429", "Too Many Requests", {"Retry-After": str(max(1, math.ceil(wait)))})
             if faults.server_error_next > 0:

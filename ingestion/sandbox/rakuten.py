@@ -39,7 +39,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from ingestion.sandbox.generator import Order, SandboxData, SandboxShop
-from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock
+from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock, TokenBucket
 
 JST = timezone(timedelta(hours=9), "JST")
 SEARCH_PATH = "/es/2.0/order/searchOrder/"
@@ -380,21 +380,6 @@ def order_model(order: Order, now: datetime) -> dict:
         ],
         "DueDateModelList": [],
     }
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.at = burst, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 @dataclass

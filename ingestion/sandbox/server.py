@@ -56,6 +56,28 @@ class Faults:
     report_fatal_next: int = 0  # next N async reports end FATAL/FAILED
 
 
+class TokenBucket:
+    """A platform's rate limit as the sandbox enforces it: `rate` requests/second, bursts of `burst`."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = float(burst), time.monotonic()
+
+    def wait(self) -> float:
+        """Take a token: 0 when one was free, else the seconds until one will be (none is taken)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+    def take(self) -> bool:
+        """Take a token if one is free."""
+        return self.wait() == 0.0
+
+
 class SandboxClock:
     """The sandbox's notion of now: the real clock unless a test pins or moves it."""
 

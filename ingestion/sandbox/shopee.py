@@ -38,7 +38,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from ingestion.sandbox.generator import ZERO_DECIMAL_CURRENCIES, Order, Refund, SandboxData, SandboxShop
-from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock
+from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock, TokenBucket
 
 PARTNER_ID = 2_004_417
 PARTNER_KEY = "sbx-shopee-partner-key-6f1c0a9e4b7d2c58"
@@ -146,21 +146,6 @@ def timeline(order: Order) -> Timeline:
 def returns_of(order: Order) -> tuple[Refund, ...]:
     """Refunds Shopee shows as returns: none for a cancelled order (nothing was charged)."""
     return () if order.cancelled_at is not None else order.refunds
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.at = burst, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 class ShopeeSandbox(SandboxApp):

@@ -51,7 +51,7 @@ from ingestion.sandbox.generator import (
     SandboxData,
     SandboxShop,
 )
-from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock
+from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock, TokenBucket
 
 APP_KEY = "6sbxtts0001"
 APP_SECRET = "sbx-tiktok-app-secret-0001"
@@ -160,21 +160,6 @@ class Timeline:
             if reached(ts):
                 return status
         return "UNPAID"
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.at = burst, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 def _unit_line_id(line_item_id: int, k: int) -> str:

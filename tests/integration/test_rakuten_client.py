@@ -40,7 +40,7 @@ STAGED_ORDER_COLUMNS = [
 ]  # fmt: skip
 STAGED_LINE_COLUMNS = [
     "order_line_id", "order_id", "store_id", "platform", "sku", "product_id", "variant_id", "product_title",
-    "is_gift_card", "quantity", "currency_code", "unit_price", "discount_amount",
+    "is_gift_card", "quantity", "currency_code", "unit_price", "discount_amount", "gross_amount",
 ]  # fmt: skip
 
 

@@ -6,14 +6,14 @@ lines as (
         ['stg_shopify__order_lines', 'stg_amazon__order_lines', 'stg_tiktok__order_lines',
          'stg_shopee__order_lines', 'stg_rakuten__order_lines'],
         ['order_line_id', 'order_id', 'platform', 'store_id', 'sku', 'product_id', 'variant_id',
-         'product_title', 'is_gift_card', 'quantity', 'currency_code', 'unit_price', 'discount_amount']
+         'product_title', 'is_gift_card', 'quantity', 'currency_code', 'unit_price', 'discount_amount',
+         'gross_amount']
     ) }}
 )
 
 select
     lines.*,
-    lines.unit_price * lines.quantity as gross_amount,
-    lines.unit_price * lines.quantity - lines.discount_amount as net_amount,
+    lines.gross_amount - lines.discount_amount as net_amount,
     orders.order_date,
     orders.ordered_at,
     orders.exclusion_reason

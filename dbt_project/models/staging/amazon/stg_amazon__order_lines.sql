@@ -33,7 +33,9 @@ renamed as (
             / nullif(cast({{ json_text('item', 'QuantityOrdered') }} as integer), 0)
             as decimal(18, 2)
         ) as unit_price,
-        coalesce(cast({{ json_text('item', 'PromotionDiscount.Amount') }} as decimal(18, 2)), 0) as discount_amount
+        coalesce(cast({{ json_text('item', 'PromotionDiscount.Amount') }} as decimal(18, 2)), 0) as discount_amount,
+        -- the line total as Amazon gives it: unit_price is rounded when it does not divide evenly
+        cast({{ json_text('item', 'ItemPrice.Amount') }} as decimal(18, 2)) as gross_amount
     from items
 )
 

@@ -82,4 +82,7 @@ renamed as (
     where coalesce(cast({{ json_text('items.item', 'deleteItemFlag') }} as integer), 0) = 0
 )
 
-select * from renamed
+select
+    * replace (cast(discount_amount as decimal(18, 2)) as discount_amount),
+    cast(unit_price * quantity as decimal(18, 2)) as gross_amount
+from renamed

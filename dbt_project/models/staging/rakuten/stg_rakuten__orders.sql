@@ -7,6 +7,17 @@ source as (
     {{ latest_version(source('raw_rakuten', 'orders')) }}
 ),
 
+first_seen_cancelled as (
+    -- every raw version, not only the latest: the first load that saw the order cancelled
+    select
+        _store_id,
+        _record_id,
+        cast(timezone('UTC', min(_loaded_at)) as timestamp) as cancelled_seen_at
+    from {{ source('raw_rakuten', 'orders') }}
+    where cast({{ json_text('_payload', 'orderProgress') }} as integer) = 900
+    group by _store_id, _record_id
+),
+
 amounts as (
     -- RMS writes -9999 into an amount that is not final yet (unconfirmed shipping fee or total):
     -- any negative amount is unknown (null) here, never a refund or a discount
@@ -130,8 +141,8 @@ renamed as (
         {{ to_utc(json_text('source._payload', 'shippingCmplRptDatetime')) }} as shipped_at,
         case
             when cast({{ json_text('source._payload', 'orderProgress') }} as integer) = 900
-                -- a cancellation without its change record: first seen cancelled at this load
-                then coalesce(order_changes.cancel_fixed_at, cast(timezone('UTC', source._loaded_at) as timestamp))
+                -- a cancellation without its change record: when a sync first saw it cancelled
+                then coalesce(order_changes.cancel_fixed_at, first_seen_cancelled.cancelled_seen_at)
         end as cancelled_at,
         greatest(
             {{ to_utc(json_text('source._payload', 'orderDatetime')) }},
@@ -147,6 +158,8 @@ renamed as (
         source._loaded_at
 
     from source
+    left join first_seen_cancelled
+        on source._store_id = first_seen_cancelled._store_id and source._record_id = first_seen_cancelled._record_id
     inner join amounts
         on source._store_id = amounts._store_id and source._record_id = amounts._record_id
     left join order_changes

@@ -52,4 +52,7 @@ renamed as (
     from keyed
 )
 
-select * from renamed
+select
+    * replace (cast(discount_amount as decimal(18, 2)) as discount_amount),
+    cast(unit_price * quantity as decimal(18, 2)) as gross_amount
+from renamed

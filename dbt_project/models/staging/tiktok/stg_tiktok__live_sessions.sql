@@ -18,7 +18,8 @@ renamed as (
         cast(
             floor(
                 (
-                    cast({{ json_text('_payload', 'end_time') }} as bigint)
+                    -- a stream still live has end_time 0: no duration yet
+                    cast(nullif({{ json_text('_payload', 'end_time') }}, '0') as bigint)
                     - cast({{ json_text('_payload', 'start_time') }} as bigint)
                 ) / 60
             ) as integer

@@ -34,4 +34,7 @@ renamed as (
     from line_items
 )
 
-select * from renamed
+select
+    * replace (cast(discount_amount as decimal(18, 2)) as discount_amount),
+    cast(unit_price * quantity as decimal(18, 2)) as gross_amount
+from renamed
