@@ -146,13 +146,16 @@ class HttpClient:
         operation: str,
         classify: Classifier | None = None,
         parse: Callable[[requests.Response], object] = lambda r: r.json(),
+        sign: Callable[[], dict] | None = None,
         **kwargs: object,
     ) -> tuple[object, requests.Response]:
         """Send with retries and return the parsed body and the response.
 
         `classify` lets a platform turn a response into a named error before the generic status
         rules apply (envelope errors with HTTP 200, platform-specific auth codes). `parse` turns the
-        body into data; a ValueError from it counts as a truncated body and is retried.
+        body into data; a ValueError from it counts as a truncated body and is retried. `sign` gives
+        request arguments anew for every attempt: signed timestamps (TikTok, Shopee) are valid for
+        five minutes, and retries after long waits must not reuse a stale one.
         """
         limiter = self.limiters.get(operation)
         last_error: SyncError | None = None
@@ -162,7 +165,11 @@ class HttpClient:
             self.stats.requests += 1
             try:
                 response = self.session.request(
-                    method, url, timeout=(self.retry.connect_timeout, self.retry.read_timeout), **kwargs
+                    method,
+                    url,
+                    timeout=(self.retry.connect_timeout, self.retry.read_timeout),
+                    **kwargs,
+                    **(sign() if sign is not None else {}),
                 )
             except requests.RequestException as exc:  # refused, reset, timed out, cut mid-body
                 last_error = NetworkError(f"{operation}: {type(exc).__name__}: {without_query(str(exc))}", url=url)

@@ -199,7 +199,7 @@ class ShopeeClient:
                 "GET",
                 self.base_url + api_path,
                 operation=operation,
-                params=self._signed(api_path, params, token),
+                sign=lambda: {"params": self._signed(api_path, params, token)},  # a fresh timestamp per attempt
                 classify=_classify,
             ),
         )

@@ -343,7 +343,7 @@ class TikTokClient:
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         url = self.base_url + path
 
-        def send(token: str) -> tuple[object, requests.Response]:
+        def signed(token: str) -> dict:
             query = {
                 "app_key": self.app_key,
                 "timestamp": str(int(self.wall_clock())),
@@ -357,8 +357,15 @@ class TikTokClient:
             }
             if method != "GET":
                 kwargs["data"] = payload  # exactly the signed bytes
+            return kwargs
+
+        def send(token: str) -> tuple[object, requests.Response]:
             return self.http.request_json(
-                method, url, operation=operation, classify=lambda r: classify_envelope(operation, r), **kwargs
+                method,
+                url,
+                operation=operation,
+                classify=lambda r: classify_envelope(operation, r),
+                sign=lambda: signed(token),  # a fresh timestamp and signature per attempt
             )
 
         envelope, response = call_with_token(self.token, send)

@@ -95,3 +95,27 @@ def test_a_network_error_never_carries_the_query_string_into_the_sync_log():
         message = str(exc)
     assert "/api/v2/order/get_order_list" in message
     assert "SECRET" not in message
+
+
+def test_a_signed_request_is_signed_again_for_every_retry():
+    """Signed timestamps expire (5 minutes at TikTok and Shopee): a retry after a wait must carry a
+    fresh signature, not replay the first one."""
+    from ingestion.http import HttpClient, RetryPolicy
+    from ingestion.sandbox.server import Response, SandboxApp, SandboxServer
+
+    seen: list[str] = []
+    app = SandboxApp()
+
+    def handler(request):
+        seen.append(request.query["timestamp"])
+        return Response.json({"ok": True}) if len(seen) == 3 else Response.json({"error": "busy"}, 503)
+
+    app.route("GET", r"/signed", handler)
+    stamps = iter(range(1000, 1010))
+    with SandboxServer(app) as server:
+        client = HttpClient(platform="t", retry=RetryPolicy(backoff_base=0.001), sleep=lambda _: None)
+        body, _ = client.request_json(
+            "GET", f"{server.base_url}/signed", operation="signed", sign=lambda: {"params": {"timestamp": next(stamps)}}
+        )
+    assert body == {"ok": True}
+    assert seen == ["1000", "1001", "1002"]
