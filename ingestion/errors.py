@@ -74,5 +74,11 @@ class CredentialsMissing(SyncError):
     error_class = "config_error"
 
 
+class ConfigMismatch(SyncError):
+    """The platform contradicts the stores file (e.g. the ad profile's time zone is not the store's)."""
+
+    error_class = "config_error"
+
+
 class ConfigError(ValueError):
     """User-edited configuration is invalid; the message names the file, line and field."""

@@ -44,6 +44,7 @@ from ingestion.errors import (
     BadPayload,
     BadRequest,
     ConfigError,
+    ConfigMismatch,
     ReportFailed,
     SyncError,
     WindowRejected,
@@ -233,6 +234,7 @@ class AmazonAdsClient:
             sleep=sleep,
         )
         self._profile: dict | None = None
+        self.store_timezone: str | None = None  # the stores file's; ad days must be the store's days
 
     # -- transport ------------------------------------------------------------------------------
     def _call(
@@ -278,6 +280,12 @@ class AmazonAdsClient:
                 ZoneInfo(str(found.get("timezone")))
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise BadPayload(f"GET /v2/profiles: profile {self.profile_id} has no valid timezone") from exc
+            if self.store_timezone and str(found.get("timezone")) != self.store_timezone:
+                # ad days are joined to the store's local days: a different zone would shift them
+                raise ConfigMismatch(
+                    f"Amazon Ads profile {self.profile_id} reports days in {found.get('timezone')}, the store's "
+                    f"timezone is {self.store_timezone}: set the store's timezone to the marketplace's"
+                )
             self._profile = found
         return self._profile
 
@@ -430,10 +438,12 @@ def from_store(store: StoreConfig, token_store: TokenStore | None) -> AmazonAdsC
     token = lwa_token(
         store, f"amazon_ads-{store.store_id}", token_store, credentials=ads.credentials, auth_url=ads.auth_url
     )
-    return AmazonAdsClient(
+    client = AmazonAdsClient(
         (ads.base_url or default_base_url(store.country)).rstrip("/"),
         token,
         client_id=store.secret("client_id_env", ads.credentials),
         profile_id=ads.profile_id,
         rate_scale=store.rate_limit_scale,
     )
+    client.store_timezone = store.timezone
+    return client

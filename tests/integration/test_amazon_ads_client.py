@@ -452,3 +452,14 @@ def test_from_store_reads_the_ads_block_and_keeps_the_token(ads, lake, sync_log)
         "USD",
         "seller",
     )
+
+
+def test_a_store_whose_timezone_is_not_the_profiles_is_a_config_error(ads, lake, sync_log):
+    """Ad days are joined to the store's local days; a store declared in another zone would shift
+    every ad day, so the sync refuses and says what to change."""
+    store = ads.store.model_copy(update={"timezone": "America/New_York"})
+    client = from_store(store, ads.token_store)
+    window = Window(NOW - timedelta(days=2), NOW)
+    result = run_sync(client, store_id=SHOP.shop_id, entity="sp_campaigns", window=window, lake=lake, log=sync_log)
+    assert not result.ok and result.attempt.error_class == "config_error"
+    assert "America/Los_Angeles" in result.attempt.error_message and "America/New_York" in result.attempt.error_message
