@@ -38,3 +38,33 @@ def test_recall_incident_refunds_the_sku_on_the_day_and_changes_nothing_else():
     assert len(recalls) >= 5
     assert len(base.orders_by_shop["acme-uk"]) == len(hit.orders_by_shop["acme-uk"])
     assert base.orders_by_shop["acme-us"] == hit.orders_by_shop["acme-us"]
+
+
+def test_ads_traffic_and_live_streams_agree_with_the_orders():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    data = SandboxData.generate(5, date(2026, 6, 1), date(2026, 6, 30))
+    day = date(2026, 6, 10)
+    orders = data.orders_on("amz-us", day)
+    attributed = [o for o in orders if o.counts_in_kpis and o.is_ad_attributed()]
+    assert attributed, "the fixture day should have ad-attributed orders"
+    ads = data.ad_days("amz-us", day)
+    assert len(ads) == 3 and all(a.cost > 0 for a in ads)
+    assert sum((a.sales for a in ads), Decimal("0")) == sum((o.subtotal for o in attributed), Decimal("0"))
+    assert sum(a.purchases for a in ads) == len(attributed)
+    # attribution fills in over a week: less the next day, everything a week later
+    next_day = datetime(2026, 6, 11, 12, tzinfo=UTC) + timedelta(days=1)
+    seen = sum((a.as_seen(next_day)[1] for a in ads), Decimal("0"))
+    final = sum((a.as_seen(next_day + timedelta(days=8))[1] for a in ads), Decimal("0"))
+    assert seen < final == sum((a.sales for a in ads), Decimal("0"))
+    assert data.ad_days("acme-us", day) == []  # shops without an ads profile have no ads
+
+    traffic = data.traffic("amz-us", day)
+    assert sum(t.units_ordered for t in traffic) == sum(o.units for o in orders if not o.is_test)
+
+    live_day = next(d for d in data.days() if data.live_sessions("tts-us", d))
+    (session, *_) = data.live_sessions("tts-us", live_day)
+    during = [o for o in data.orders_on("tts-us", live_day) if data.live_session_of(o, [session]) and o.counts_in_kpis]
+    assert session.gmv == sum((o.subtotal for o in during), Decimal("0"))
+    assert all(data.content_type(o) == "LIVE" for o in during)
