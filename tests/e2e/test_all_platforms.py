@@ -60,6 +60,7 @@ def test_every_platform_reconciles_from_raw_to_kpi_daily(settings, all_platforms
     assert set(platforms) == {"shopify", "amazon", "tiktok", "shopee", "rakuten"}
     assert {s for (s,) in ad_platforms} == {"amz-us", "amz-jp"}
     assert {s for (s,) in inventory} == {"acme-de", "amz-us", "amz-jp"}
+    _assert_no_buyer_pii_in_marts(settings.warehouse_path, sandbox.data)
 
     expected = daily_kpis(sandbox.data, CLOCK, ads_since=START)
     checked = 0
@@ -129,3 +130,33 @@ def test_every_platform_reconciles_from_raw_to_kpi_daily(settings, all_platforms
     row = rows[("amz-us", day)]
     assert len(placed) == row["orders"] == expected[("amz-us", day)].orders
     assert spend == Decimal(row["ad_spend"]) == expected[("amz-us", day)].ad_spend
+
+
+def _assert_no_buyer_pii_in_marts(warehouse, data) -> None:
+    """Every text value of every mart, against the buyers' e-mails, phones, names and addresses the
+    sandbox served (GDPR, APPI): none may appear; buyer_id_hash is a salted SHA-256, not an id."""
+    pii = set()
+    for orders in data.orders_by_shop.values():
+        for o in orders:
+            c = o.customer
+            pii.update({c.email, c.phone, c.last_name, c.address1, c.zip, str(c.customer_id)})
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute("create temp table pii(v varchar)")
+        con.executemany("insert into pii values (?)", [(v,) for v in pii])
+        columns = con.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'marts' and data_type = 'VARCHAR'"
+        ).fetchall()
+        leaks = []
+        for table, column in columns:
+            (hits,) = con.execute(
+                f'select count(*) from marts."{table}" where "{column}" in (select v from pii)'
+            ).fetchone()
+            if hits:
+                leaks.append(f"{table}.{column}: {hits}")
+        hashes = con.execute(
+            "select count(*), count(*) filter (where regexp_full_match(buyer_id_hash, '[0-9a-f]{64}')) "
+            "from marts.fct_orders where buyer_id_hash is not null"
+        ).fetchone()
+    assert leaks == [], leaks
+    assert hashes[0] > 0 and hashes[0] == hashes[1]
