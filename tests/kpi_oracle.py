@@ -64,7 +64,7 @@ class DayKpis:
 
 def counts(order: Order, clock: datetime) -> bool:
     cancelled = order.cancelled_at is not None and order.cancelled_at <= clock
-    return order.created_at <= clock and not order.is_test and not cancelled
+    return order.created_at <= clock and not order.is_test and not cancelled and not order.is_brushing
 
 
 # Platforms whose refunds the platform syncs as their own entity (Rakuten's come back as

@@ -191,6 +191,18 @@ class Incident:
 
 
 @dataclass(frozen=True)
+class Brushing:
+    """Fake orders placed to lift a listing's rank ("brushing"): on `day` (local) one buyer places
+    `orders` one-unit orders of one SKU at a token price. They must never count in a KPI."""
+
+    shop_id: str
+    day: date
+    sku: str = "MUG-TI"
+    orders: int = 6
+    token_price_usd: Decimal = Decimal("1.00")
+
+
+@dataclass(frozen=True)
 class Product:
     product_id: int
     variant_id: int
@@ -357,6 +369,7 @@ class Order:
     cancel_reason: str | None = None
     refunds: tuple[Refund, ...] = field(default=())
     fulfilled_at: datetime | None = None
+    is_brushing: bool = False  # a fake order (see Brushing); the platform shows it like any other
 
     @property
     def currency(self) -> str:
@@ -431,7 +444,7 @@ class Order:
 
     @property
     def counts_in_kpis(self) -> bool:
-        return not self.is_test and self.cancelled_at is None
+        return not self.is_test and self.cancelled_at is None and not self.is_brushing
 
 
 def _sec(value: datetime) -> datetime:
@@ -490,11 +503,13 @@ def _recall_refund(
     lines: list[LineItem],
     shop: SandboxShop,
     day: date,
-    incidents: tuple[Incident, ...],
+    incidents: tuple[Incident | Brushing, ...],
 ) -> Refund | None:
     for incident in incidents:
-        if incident.shop_id != shop.shop_id or not (
-            incident.day - timedelta(days=incident.reach_days) <= day < incident.day
+        if (
+            not isinstance(incident, Incident)
+            or incident.shop_id != shop.shop_id
+            or not (incident.day - timedelta(days=incident.reach_days) <= day < incident.day)
         ):
             continue
         recalled = [li for li in lines if li.product.sku == incident.sku]
@@ -517,7 +532,7 @@ def _recall_refund(
 
 
 def orders_for_day(
-    seed: int, shop: SandboxShop, shop_no: int, day: date, incidents: tuple[Incident, ...] = ()
+    seed: int, shop: SandboxShop, shop_no: int, day: date, incidents: tuple[Incident | Brushing, ...] = ()
 ) -> list[Order]:
     """Every order placed on `day` in the shop's local calendar, with its full future timeline."""
     rng = random.Random(f"{seed}:{shop.shop_id}:{day.isoformat()}")
@@ -613,7 +628,46 @@ def orders_for_day(
                 fulfilled_at=fulfilled_at,
             )
         )
+    for brushing in incidents:
+        if isinstance(brushing, Brushing) and brushing.shop_id == shop.shop_id and brushing.day == day:
+            orders.extend(_brushing_orders(brushing, shop, shop_no, day, day_no))
     return orders
+
+
+def _brushing_orders(brushing: Brushing, shop: SandboxShop, shop_no: int, day: date, day_no: int) -> list[Order]:
+    product = next(p for p in CATALOG if p.sku == brushing.sku)
+    price = money(brushing.token_price_usd * Decimal(str(shop.price_scale)), shop.currency)
+    start = datetime.combine(day, time(3), ZoneInfo(shop.timezone))
+    buyer = Customer(
+        9_999_000_000 + shop_no,
+        "rank.helper@example.net",
+        "Rank",
+        "Helper",
+        "+1-555-0100",
+        "1 Warehouse Rd",
+        "Springfield",
+        "00001",
+    )
+    out = []
+    for k in range(brushing.orders):
+        order_id = 5_000_000_000_000 + shop_no * 10_000_000_000 + day_no * 10_000 + 9_000 + k
+        created = _sec((start + timedelta(minutes=7 * k)).astimezone(UTC))
+        out.append(
+            Order(
+                order_id=order_id,
+                shop=shop,
+                number=1000 + day_no * 100 + 90 + k,
+                created_at=created,
+                lines=(LineItem(order_id * 10, product, 1, price, Decimal("0")),),
+                shipping=Decimal("0"),
+                tax=money(price * Decimal("0.08"), shop.currency),
+                is_test=False,
+                customer=buyer,
+                fulfilled_at=created + timedelta(hours=30),
+                is_brushing=True,
+            )
+        )
+    return out
 
 
 @dataclass
@@ -624,7 +678,7 @@ class SandboxData:
     shops: tuple[SandboxShop, ...]
     start: date
     end: date  # inclusive local day
-    incidents: tuple[Incident, ...] = ()
+    incidents: tuple[Incident | Brushing, ...] = ()
     orders_by_shop: dict[str, list[Order]] = field(default_factory=dict)
     _by_day: dict[str, dict[date, list[Order]]] = field(default_factory=dict, repr=False)
     _live: dict[tuple[str, date], list[LiveSession]] = field(default_factory=dict, repr=False)
@@ -636,7 +690,7 @@ class SandboxData:
         start: date,
         end: date,
         shops: tuple[SandboxShop, ...] = DEMO_SHOPS,
-        incidents: tuple[Incident, ...] = (),
+        incidents: tuple[Incident | Brushing, ...] = (),
     ) -> SandboxData:
         data = cls(seed=seed, shops=shops, start=start, end=end, incidents=incidents)
         for no, shop in enumerate(shops):

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from ingestion.sandbox.ecb import EcbSandbox
-from ingestion.sandbox.generator import DEMO_SHOPS, Incident, SandboxData, SandboxShop
+from ingestion.sandbox.generator import DEMO_SHOPS, Brushing, Incident, SandboxData, SandboxShop
 from ingestion.sandbox.lwa import LwaAuthority
 from ingestion.sandbox.server import SandboxApp, SandboxClock, SandboxServer
 
@@ -137,7 +137,7 @@ def start_sandbox(
     bucket_size: int = 40,
     leak_per_second: float = 2.0,
     rate_scale: float = DEMO_RATE_SCALE,
-    incidents: tuple[Incident, ...] = (),
+    incidents: tuple[Incident | Brushing, ...] = (),
 ) -> Sandbox:
     data = SandboxData.generate(seed, start, end, shops, incidents)
     clock = clock or SandboxClock()
@@ -166,9 +166,10 @@ def start_sandbox(
     return Sandbox(data, clock, apps, servers, rate_scale)
 
 
-def demo_incidents(end: date) -> tuple[Incident, ...]:
-    """The demo's story: two days ago the UK shop recalled its USB camp lamp."""
-    return (Incident("acme-uk", end - timedelta(days=2), "LAMP-USB"),)
+def demo_incidents(end: date) -> tuple[Incident | Brushing, ...]:
+    """The demo's story: two days ago the UK shop recalled its USB camp lamp; a week ago someone
+    brushed the US Shopify shop's titanium mug with fake orders."""
+    return (Incident("acme-uk", end - timedelta(days=2), "LAMP-USB"), Brushing("acme-us", end - timedelta(days=7)))
 
 
 def default_history(days: int = 365, today: date | None = None) -> tuple[date, date]:

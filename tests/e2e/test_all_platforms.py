@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingestion.sandbox.generator import DEMO_SHOPS
+from ingestion.sandbox.generator import DEMO_SHOPS, Brushing
 from tests.kpi_oracle import daily_kpis, rate_to
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +34,14 @@ START = END - timedelta(days=13)
 def all_platforms(settings, make_sandbox, monkeypatch):
     shops = tuple(s for s in DEMO_SHOPS if s.shop_id in STORES)
     # generate from well before START so that refunds and late changes of older orders exist
-    sandbox = make_sandbox(START - timedelta(days=40), END, CLOCK, shops=shops, bucket_size=80, leak_per_second=20)
+    # brushing on Amazon (buyer hidden: the price rule) and TikTok (both rules)
+    brushing = (
+        Brushing("amz-us", END - timedelta(days=5)),
+        Brushing("tts-uk", END - timedelta(days=4), sku="SOCK-WOOL"),
+    )
+    sandbox = make_sandbox(
+        START - timedelta(days=40), END, CLOCK, shops=shops, bucket_size=80, leak_per_second=20, incidents=brushing
+    )
     for key, value in sandbox.credentials_env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("KPI_STORES_FILE", str(sandbox.write_stores_file(settings.warehouse_path.parent / "s.yaml")))
@@ -61,6 +68,12 @@ def test_every_platform_reconciles_from_raw_to_kpi_daily(settings, all_platforms
     assert {s for (s,) in ad_platforms} == {"amz-us", "amz-jp"}
     assert {s for (s,) in inventory} == {"acme-de", "amz-us", "amz-jp"}
     _assert_no_buyer_pii_in_marts(settings.warehouse_path, sandbox.data)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        brushed = con.execute(
+            "select store_id, count(*) from intermediate.int_orders__quarantined "
+            "where exclusion_reason = 'suspected_brushing' group by 1 order by 1"
+        ).fetchall()
+    assert brushed == [("amz-us", 6), ("tts-uk", 6)]
 
     expected = daily_kpis(sandbox.data, CLOCK, ads_since=START)
     checked = 0

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from alerting.outbox import Outbox
-from ingestion.sandbox.generator import SHOPIFY_SHOPS, Incident
+from ingestion.sandbox.generator import SHOPIFY_SHOPS, Brushing, Incident
 from tests.conftest import DBT_DIR, utc
 from tests.kpi_oracle import daily_kpis, rate_to
 from tests.receivers import Receiver
@@ -35,7 +35,7 @@ def pipeline_env(settings, make_sandbox, monkeypatch):
         shops=SHOPIFY_SHOPS,
         bucket_size=80,
         leak_per_second=20,
-        incidents=(Incident("acme-uk", date(2026, 7, 13), "LAMP-USB"),),
+        incidents=(Incident("acme-uk", date(2026, 7, 13), "LAMP-USB"), Brushing("acme-us", date(2026, 7, 10))),
     )
     for key, value in sandbox.credentials_env().items():
         monkeypatch.setenv(key, value)
@@ -82,6 +82,15 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
 
         rows = _kpi_rows(settings)
         expected = daily_kpis(sandbox.data, CLOCK)
+
+        # The brushed mugs sit in the quarantine with their reason, not in any KPI.
+        brushed = sorted(str(o.order_id) for o in sandbox.data.orders_by_shop["acme-us"] if o.is_brushing)
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            quarantined = con.execute(
+                "select order_id from intermediate.int_orders__quarantined "
+                "where exclusion_reason = 'suspected_brushing' order by order_id"
+            ).fetchall()
+        assert len(brushed) == 6 and [q for (q,) in quarantined] == brushed
 
         # A few store-days spelled out: Prime Day in the US, a Sunday in Japan (FX carried from
         # Friday), a day with refunds in Germany.

@@ -1,5 +1,6 @@
 {#- One row per order of every platform, with the store's local order date and the reason it is
-    kept out of the KPIs, if any. -#}
+    kept out of the KPIs, if any: test orders, cancelled orders and suspected brushing
+    (int_orders__brushing_signals; rules in dbt_project.yml vars). -#}
 
 with
 
@@ -24,6 +25,9 @@ select
     case
         when orders.is_test then 'test_order'
         when orders.is_cancelled then 'cancelled'
+        when signals.is_token_priced or signals.is_buyer_burst then 'suspected_brushing'
     end as exclusion_reason
 from orders
 inner join stores on stores.store_id = orders.store_id
+left join {{ ref('int_orders__brushing_signals') }} as signals
+    on signals.store_id = orders.store_id and signals.order_id = orders.order_id
