@@ -30,6 +30,8 @@ def test_marts_state_their_grain_and_have_a_grain_test():
         "fct_orders",
         "fct_order_lines",
         "fct_refunds",
+        "fct_ad_performance_daily",
+        "fct_inventory_daily",
         "kpi_daily",
         "kpi_alerts",
     }

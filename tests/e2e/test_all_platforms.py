@@ -48,7 +48,7 @@ def all_platforms(settings, make_sandbox, monkeypatch):
     return sandbox
 
 
-def test_every_platform_reconciles_from_raw_to_kpi_daily(settings, all_platforms):
+def test_every_platform_reconciles_from_raw_to_kpi_daily(settings, all_platforms, tmp_path):
     from orchestration.launch import run_pipeline
 
     sandbox = all_platforms
@@ -74,6 +74,7 @@ def test_every_platform_reconciles_from_raw_to_kpi_daily(settings, all_platforms
             "where exclusion_reason = 'suspected_brushing' group by 1 order by 1"
         ).fetchall()
     assert brushed == [("amz-us", 6), ("tts-uk", 6)]
+    _assert_semantic_layer_matches_the_mart(settings, tmp_path)
 
     expected = daily_kpis(sandbox.data, CLOCK, ads_since=START)
     checked = 0
@@ -173,3 +174,57 @@ def _assert_no_buyer_pii_in_marts(warehouse, data) -> None:
         ).fetchone()
     assert leaks == [], leaks
     assert hashes[0] > 0 and hashes[0] == hashes[1]
+
+
+def _mf_query(settings, out, *args: str) -> list[dict]:
+    """`mf query` against the built warehouse (MetricFlow reads dbt_project/target's semantic manifest)."""
+    import csv
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import DBT_DIR
+
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "mf"), "query", *args, "--csv", str(out), "--quiet"],
+        cwd=DBT_DIR,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    with open(out) as fh:
+        return list(csv.DictReader(fh))
+
+
+def _assert_semantic_layer_matches_the_mart(settings, tmp) -> None:
+    """MetricFlow's GMV, orders and AOV by platform equal sums over kpi_daily, and AOV is the ratio
+    of those sums (never an average of daily AOVs)."""
+    rows = _mf_query(
+        settings,
+        tmp / "mf.csv",
+        "--metrics",
+        "gmv,orders,aov,ad_spend,acos",
+        "--group-by",
+        "store_day__platform",
+        "--start-time",
+        START.isoformat(),
+        "--end-time",
+        END.isoformat(),
+    )
+    got = {r["store_day__platform"]: r for r in rows}
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        sums = con.execute(
+            "select platform, sum(gmv_reporting), sum(orders), sum(ad_spend_reporting), "
+            "sum(ad_attributed_sales_reporting) from marts.kpi_daily where kpi_date between ? and ? group by 1",
+            [START, END],
+        ).fetchall()
+    assert set(got) == {p for p, *_ in sums}
+    for platform, gmv, orders, spend, attributed in sums:
+        row = got[platform]
+        assert float(row["gmv"]) == pytest.approx(float(gmv), rel=1e-9)
+        assert int(float(row["orders"])) == orders
+        assert float(row["aov"]) == pytest.approx(float(gmv) / orders, rel=1e-9)
+        if attributed:
+            assert float(row["acos"]) == pytest.approx(float(spend) / float(attributed), rel=1e-9)
