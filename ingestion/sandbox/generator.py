@@ -239,10 +239,11 @@ CATALOG: tuple[Product, ...] = tuple(
 
 
 CAMPAIGNS: tuple[tuple[int, str, float, float], ...] = (
-    # (campaign number, name, click-through rate, cost per click in USD)
-    (1, "SP Auto - all products", 0.004, 0.85),
-    (2, "SP Exact - tents", 0.006, 1.35),
-    (3, "SP Broad - backpacks", 0.003, 0.95),
+    # (campaign number, name, click-through rate, cost per click in USD); with 3-6% of clicks
+    # converting, ACoS lands around 10-30%, as for outdoor gear on Amazon
+    (1, "SP Auto - all products", 0.004, 1.20),
+    (2, "SP Exact - tents", 0.006, 2.10),
+    (3, "SP Broad - backpacks", 0.003, 1.50),
 )
 
 LIVE_HOSTS: tuple[str, ...] = ("mika", "leo", "sara")
@@ -751,7 +752,7 @@ class SandboxData:
         out = []
         scale = Decimal(str(shop.price_scale))
         for campaign_id, name, ctr, cpc_usd in campaigns:
-            clicks = max(orders[campaign_id] * rng.randint(6, 14), rng.randint(3, 25))
+            clicks = max(orders[campaign_id] * rng.randint(16, 34), rng.randint(3, 25))
             impressions = int(clicks / ctr * rng.uniform(0.8, 1.25))
             cost = money(
                 Decimal(str(cpc_usd)) * scale * clicks * Decimal(str(round(rng.uniform(0.8, 1.2), 3))), shop.currency
