@@ -34,3 +34,12 @@
 {% macro default__epoch_to_utc(seconds) -%}
     cast(timezone('UTC', to_timestamp(cast({{ seconds }} as bigint))) as timestamp)
 {%- endmacro %}
+
+{#- Hours (fractional) from one UTC timestamp to a later one. -#}
+{% macro datediff_hours(start_ts, end_ts) -%}
+    {{ return(adapter.dispatch('datediff_hours', 'kpi_platform')(start_ts, end_ts)) }}
+{%- endmacro %}
+
+{% macro default__datediff_hours(start_ts, end_ts) -%}
+    (epoch({{ end_ts }}) - epoch({{ start_ts }})) / 3600.0
+{%- endmacro %}

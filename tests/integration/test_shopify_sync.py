@@ -255,3 +255,45 @@ def test_inventory_levels_snapshot_pages_and_carries_the_sku(sandbox, lake, sync
     expected = {lvl.product.sku: lvl.fulfillable for lvl in sandbox.data.inventory(SHOP.shop_id, sandbox.clock.now())}
     assert {r["inventory_item"]["sku"]: r["inventory_level"]["available"] for r in rows} == expected
     assert len({r["snapshot_at"] for r in rows}) == 1  # one snapshot per sync, whatever the window
+
+
+def test_sync_health_names_the_failing_store_its_error_and_failures_in_a_row(sandbox, lake, sync_log, settings):
+    """Two successful syncs, then the token is revoked and two attempts fail: sync_health shows
+    the last success, 2 consecutive failures, auth_invalid and HTTP 401 for that store."""
+    for _ in range(2):
+        assert run_sync(
+            client(sandbox), store_id=SHOP.shop_id, entity="orders", window=WINDOW, lake=lake, log=sync_log
+        ).ok
+    sandbox.shopify.faults[SHOP.shop_id].token_revoked = True
+    for _ in range(2):
+        failed = run_sync(
+            client(sandbox), store_id=SHOP.shop_id, entity="orders", window=WINDOW, lake=lake, log=sync_log
+        )
+        assert not failed.ok
+    stores = StoresFile.model_validate(
+        {
+            "stores": [
+                {
+                    "store_id": SHOP.shop_id,
+                    "platform": "shopify",
+                    "name": SHOP.name,
+                    "marketplace": SHOP.marketplace,
+                    "region": SHOP.region,
+                    "country": SHOP.country,
+                    "timezone": SHOP.timezone,
+                    "currency": SHOP.currency,
+                    "credentials": {"access_token_env": "UNUSED_TOKEN"},
+                }
+            ]
+        }
+    )
+    land_store_config(stores, lake)
+    run_dbt("build", "--select", "+sync_health")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        row = con.execute(
+            "select last_status, last_error_class, last_http_status, consecutive_failures, "
+            "last_success_at is not null, is_stale, tolerance_hours from marts.sync_health "
+            "where store_id = ? and source = 'shopify' and entity = 'orders'",
+            [SHOP.shop_id],
+        ).fetchone()
+    assert row == ("failed", "auth_invalid", 401, 2, True, False, 6)
