@@ -37,6 +37,11 @@ class AuthInvalid(SyncError):
 class Throttled(SyncError):
     error_class = "throttled"
 
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        # The wait the platform implies when it sends no Retry-After header (SP-API: one token, 1/rate).
+        self.retry_after = retry_after
+
 
 class ServerError(SyncError):
     error_class = "server_error"

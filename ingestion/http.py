@@ -8,11 +8,13 @@ failure that survives the retries raised as a named `SyncError`.
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -85,6 +87,15 @@ def without_query(text: str) -> str:
     """Drop URL query strings from a message: signed calls carry access tokens, signatures and
     pre-signed download keys there, and messages end up in the sync log and in alerts."""
     return _QUERY.sub("?...", text)
+
+
+def gunzip(content: bytes, what: str) -> bytes:
+    """Decompress a downloaded gzip file; a truncated or garbled one raises ValueError, which
+    `HttpClient.request` retries and finally reports as bad_payload (never as an empty file)."""
+    try:
+        return gzip.decompress(content)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{what} is not a complete gzip file: {exc}") from exc
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -188,6 +199,8 @@ class HttpClient:
                     self.stats.throttled += 1
                     if attempt < self.retry.max_attempts:
                         delay = retry_after_seconds(response.headers.get("Retry-After"))
+                        if delay is None and isinstance(error, Throttled):
+                            delay = error.retry_after
                         if delay is None:
                             delay = self.retry.backoff(attempt, self._rng)
                         self.stats.retries += 1

@@ -148,13 +148,18 @@ class RefreshingToken:
             self.refreshes += 1
 
 
-def call_with_token(token: str | RefreshingToken, send: Callable[[str], T]) -> T:
+def call_with_token(
+    token: str | RefreshingToken,
+    send: Callable[[str], T],
+    refresh_on: tuple[type[Exception], ...] = (AuthExpired,),
+) -> T:
     """Call `send` with the current access token. A refreshing token rejected as expired before its
-    time (clock skew, a reinstall) is refreshed once and the call repeated; a static one is not."""
+    time (clock skew, a reinstall) is refreshed once and the call repeated; a static one is not.
+    `refresh_on` names the rejections one fresh token may cure (SP-API: also an unknown token)."""
     if isinstance(token, str):
         return send(token)
     current = token.get()
     try:
         return send(current)
-    except AuthExpired:
+    except refresh_on:
         return send(token.force_refresh(current))

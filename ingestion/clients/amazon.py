@@ -32,12 +32,10 @@ pre-signed download that expires after five minutes (asked for again once if it 
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import json
 import time
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -59,9 +57,9 @@ from ingestion.errors import (
     Throttled,
     WindowRejected,
 )
-from ingestion.http import HttpClient, RateLimiter, RetryPolicy
+from ingestion.http import HttpClient, RateLimiter, RetryPolicy, gunzip
 from ingestion.lake import RawRecord
-from ingestion.tokens import RefreshingToken, TokenStore
+from ingestion.tokens import RefreshingToken, TokenStore, call_with_token
 from ingestion.windows import Window
 
 DEFAULT_BASE_URL = "https://sellingpartnerapi-na.amazon.com"
@@ -307,12 +305,11 @@ class AmazonClient:
             status = response.status_code
             if status == 429:
                 # No Retry-After on SP-API 429s: wait one token's worth (1/rate, Airbyte's rule), capped
-                # by the retry policy; by then the server's bucket holds a token again. HttpClient
-                # honours Retry-After, so the wait is handed over that way.
-                if not response.headers.get("Retry-After"):
-                    delay = min(1 / limiter.rate, self.http.retry.backoff_max)
-                    response.headers["Retry-After"] = f"{delay:.3f}"
-                return Throttled(f"{operation}: {_errors_text(response)}")
+                # by the retry policy; by then the server's bucket holds a token again.
+                return Throttled(
+                    f"{operation}: {_errors_text(response)}",
+                    retry_after=min(1 / limiter.rate, self.http.retry.backoff_max),
+                )
             if status in (401, 403):
                 text = _errors_text(response)
                 if "expired" in text.lower():
@@ -347,16 +344,10 @@ class AmazonClient:
                 **kwargs,
             )
 
-        if isinstance(self.token, str):
-            return send(self.token)
-        current = self.token.get()
-        try:
-            return send(current)
-        except (AuthExpired, TokenRejected):
-            # Expired early (clock skew), or a stored token Amazon does not know (issued to an earlier
-            # authorization, or by another LWA app): one fresh token decides. A revoked authorization
-            # fails the refresh itself (LWA invalid_grant); a second rejection is final.
-            return send(self.token.force_refresh(current))
+        # Expired early (clock skew), or a stored token Amazon does not know (issued to an earlier
+        # authorization, or by another LWA app): one fresh token decides. A revoked authorization
+        # fails the refresh itself (LWA invalid_grant); a second rejection is final.
+        return call_with_token(self.token, send, refresh_on=(AuthExpired, TokenRejected))
 
     @staticmethod
     def _payload(body: object, response: requests.Response, what: str) -> dict:
@@ -583,10 +574,7 @@ class AmazonClient:
         def parse(download: requests.Response) -> Document:
             content = download.content
             if compressed:
-                try:
-                    content = gzip.decompress(content)
-                except (OSError, EOFError, zlib.error) as exc:  # truncated or not gzip at all
-                    raise ValueError(f"report document {document_id} is not a complete gzip file: {exc}") from exc
+                content = gunzip(content, f"report document {document_id}")
             return Document(content, download.headers.get("Content-Type", ""))
 
         def classify(download: requests.Response) -> SyncError | None:

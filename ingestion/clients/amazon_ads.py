@@ -24,11 +24,9 @@ client-side limiters below are deliberately modest guesses (see docs/sources/ama
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,7 +47,7 @@ from ingestion.errors import (
     SyncError,
     WindowRejected,
 )
-from ingestion.http import HttpClient, RateLimiter, RetryPolicy
+from ingestion.http import HttpClient, RateLimiter, RetryPolicy, gunzip
 from ingestion.lake import RawRecord
 from ingestion.tokens import RefreshingToken, TokenStore, call_with_token
 from ingestion.windows import Window
@@ -172,10 +170,7 @@ def parse_report_file(response: requests.Response) -> list:
     finally reports `bad_payload`: a truncated file must never pass for a report without rows."""
     content = response.content
     if content[:2] == b"\x1f\x8b":
-        try:
-            content = gzip.decompress(content)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"report file is not a complete gzip stream: {exc}") from exc
+        content = gunzip(content, "report file")
     rows = json.loads(content)
     if not isinstance(rows, list):
         raise ValueError("report file is not a JSON array")
