@@ -337,13 +337,8 @@ class AmazonSandbox(SandboxApp):
             )
         faults = self.faults[store_id]
         with self._lock:
-            if faults.throttle_next > 0:
-                faults.throttle_next -= 1
-                allowed = False
-            else:
-                allowed = self._buckets[(store_id, operation)].take()
-            if allowed and faults.server_error_next > 0:
-                faults.server_error_next -= 1
+            allowed = False if faults.take("throttle_next") else self._buckets[store_id, operation].take()
+            if allowed and faults.take("server_error_next"):
                 return None, self._error(
                     None, operation, 500, "InternalFailure", "We encountered an internal error. Please try again."
                 )
@@ -357,11 +352,9 @@ class AmazonSandbox(SandboxApp):
         """Connection drops and truncated bodies, on any successful answer of the store."""
         faults = self.faults[shop_id]
         with self._lock:
-            if faults.drop_next > 0:
-                faults.drop_next -= 1
+            if faults.take("drop_next"):
                 response.cut = True
-            elif faults.malformed_next > 0:
-                faults.malformed_next -= 1
+            elif faults.take("malformed_next"):
                 response.body = response.body[: max(1, len(response.body) // 2)]
         return response
 
@@ -820,8 +813,7 @@ class AmazonSandbox(SandboxApp):
             report.options = options
         faults = self.faults[shop.shop_id]
         with self._lock:
-            if faults.report_fatal_next > 0:
-                faults.report_fatal_next -= 1
+            if faults.take("report_fatal_next"):
                 report.fatal = True
             self._reports[report_id] = report
         return self._ok(shop.shop_id, op, {"reportId": report_id}, status=202)

@@ -184,15 +184,10 @@ class AmazonAdsSandbox(SandboxApp):
             return None, None  # a seller without an Ads account: no profiles
         faults = self.faults[shop.shop_id]
         with self._lock:
-            if faults.throttle_next > 0:
-                faults.throttle_next -= 1
-                wait = 1.0
-            else:
-                wait = self._buckets[shop.shop_id].wait()
+            wait = 1.0 if faults.take("throttle_next") else self._buckets[shop.shop_id].wait()
             if wait > 0:
                 return shop, _error(429, "429", "Too Many Requests", {"Retry-After": str(max(1, math.ceil(wait)))})
-            if faults.server_error_next > 0:
-                faults.server_error_next -= 1
+            if faults.take("server_error_next"):
                 return shop, _error(500, "500", "Internal Server Error")
         return shop, None
 
@@ -203,11 +198,9 @@ class AmazonAdsSandbox(SandboxApp):
         head = {"Content-Type": content_type, "x-amzn-RequestId": self.request_id()}
         faults = self.faults[shop.shop_id]
         with self._lock:
-            if faults.drop_next > 0:
-                faults.drop_next -= 1
+            if faults.take("drop_next"):
                 return Response(200, body, head, cut=True)
-            if faults.malformed_next > 0:
-                faults.malformed_next -= 1
+            if faults.take("malformed_next"):
                 return Response(200, body[: max(1, len(body) // 2)], head)
         return Response(200, body, head)
 
@@ -275,9 +268,7 @@ class AmazonAdsSandbox(SandboxApp):
                 if report.shop_id == shop.shop_id and report.key == key and report.status in STATES:
                     return _error(425, "425", f"The Request is a duplicate of : {report.report_id}")
             faults = self.faults[shop.shop_id]
-            fatal = faults.report_fatal_next > 0
-            if fatal:
-                faults.report_fatal_next -= 1
+            fatal = faults.take("report_fatal_next")
             report = Report(
                 report_id=str(uuid.uuid4()),
                 shop_id=shop.shop_id,
@@ -426,8 +417,7 @@ class AmazonAdsSandbox(SandboxApp):
         shop = self.shops[report.shop_id]
         faults = self.faults[shop.shop_id]
         with self._lock:
-            if faults.server_error_next > 0:
-                faults.server_error_next -= 1
+            if faults.take("server_error_next"):
                 return _s3_error(503, "SlowDown", "Please reduce your request rate.")
         return self._faulty(shop, report.file, "application/x-gzip")
 

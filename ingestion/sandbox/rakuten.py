@@ -480,13 +480,8 @@ class RakutenSandbox(SandboxApp):
                 {"Results": {"errorCode": "UNSUPPORTED_MEDIA_TYPE", "message": "Unsupported Media Type"}}, 415
             )
         with self._lock:
-            if faults.throttle_next > 0:
-                faults.throttle_next -= 1
-                allowed = False
-            else:
-                allowed = self._buckets[shop_id].take()
-            if allowed and faults.server_error_next > 0:
-                faults.server_error_next -= 1
+            allowed = False if faults.take("throttle_next") else self._buckets[shop_id].take()
+            if allowed and faults.take("server_error_next"):
                 return "", Response.json(
                     {"Results": {"errorCode": "SERVICE_UNAVAILABLE", "message": "Service Unavailable"}},
                     503,
@@ -505,11 +500,9 @@ class RakutenSandbox(SandboxApp):
         body = json.dumps(payload, ensure_ascii=False).encode()
         faults = self.faults[shop_id]
         with self._lock:
-            if faults.drop_next > 0:
-                faults.drop_next -= 1
+            if faults.take("drop_next"):
                 return Response(200, body, head, cut=True)
-            if faults.malformed_next > 0:
-                faults.malformed_next -= 1
+            if faults.take("malformed_next"):
                 return Response(200, body[: max(1, len(body) // 2)], head)
         return Response(200, body, head)
 

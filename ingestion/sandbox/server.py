@@ -54,6 +54,16 @@ class Faults:
     token_expired: bool = False  # the current access token is rejected as expired (refresh fixes it)
     change_between_pages: int = 0  # next N paginated listings see a record change after page 1
     report_fatal_next: int = 0  # next N async reports end FATAL/FAILED
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def take(self, knob: str) -> bool:
+        """Consume one count of a `*_next` knob: True when this request is the one it applies to."""
+        with self._lock:
+            left = getattr(self, knob)
+            if left <= 0:
+                return False
+            setattr(self, knob, left - 1)
+            return True
 
 
 class TokenBucket:

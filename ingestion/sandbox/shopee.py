@@ -237,11 +237,9 @@ class ShopeeSandbox(SandboxApp):
         payload = {"error": "", "message": "", "request_id": self.request_id(), "response": response}
         faults = self.faults[shop.shop_id]
         with self._lock:
-            if faults.drop_next > 0:
-                faults.drop_next -= 1
+            if faults.take("drop_next"):
                 return Response(200, json.dumps(payload).encode(), {"Content-Type": "application/json"}, cut=True)
-            if faults.malformed_next > 0:
-                faults.malformed_next -= 1
+            if faults.take("malformed_next"):
                 body = json.dumps(payload).encode()
                 return Response(200, body[: max(1, len(body) // 2)], {"Content-Type": "application/json"})
         return Response.json(payload)
@@ -294,14 +292,11 @@ class ShopeeSandbox(SandboxApp):
         ):
             return None, self._error(403, "error_auth", "Invalid access_token.")
         with self._lock:
-            throttled = faults.throttle_next > 0
-            if throttled:
-                faults.throttle_next -= 1
+            throttled = faults.take("throttle_next")
         if throttled or not self._take(path):
             return None, self._error(429, "error_too_many_request", "Too many requests, please try again later.")
         with self._lock:
-            if faults.server_error_next > 0:
-                faults.server_error_next -= 1
+            if faults.take("server_error_next"):
                 return None, self._error(500, "error_server", "Something wrong. Please try later.")
         return shop, None
 

@@ -247,15 +247,13 @@ class ShopifySandbox(SandboxApp):
             )
         bucket = self._buckets[shop_id]
         with self._lock:
-            if faults.throttle_next > 0:
-                faults.throttle_next -= 1
+            if faults.take("throttle_next"):
                 allowed, level = False, bucket.size
             else:
                 allowed, level = bucket.take()
             request.headers["x-sandbox-call-limit"] = f"{level}/{bucket.size}"
-            if allowed and faults.server_error_next > 0:
-                faults.server_error_next -= 1
-                return Response.json({"errors": "Service Unavailable"}, 503, {"X-Request-Id": self._request_id()})
+            if allowed and faults.take("server_error_next"):
+                return Response.json({"errors": "Service Unavailable"}, 503, {"X-Request-Id": self.request_id()})
         if not allowed:
             return Response.json(
                 {
@@ -267,23 +265,18 @@ class ShopifySandbox(SandboxApp):
             )
         return None
 
-    def _request_id(self) -> str:
-        return f"sbx-{time.monotonic_ns():x}"
-
     def _ok(self, request: Request, payload: dict, headers: dict[str, str] | None = None) -> Response:
         shop_id = request.params["shop"]
         head = {
             "X-Shopify-Shop-Api-Call-Limit": request.headers["x-sandbox-call-limit"],
-            "X-Request-Id": self._request_id(),
+            "X-Request-Id": self.request_id(),
             **(headers or {}),
         }
         faults = self.faults[shop_id]
         with self._lock:
-            if faults.drop_next > 0:
-                faults.drop_next -= 1
+            if faults.take("drop_next"):
                 return Response(200, json.dumps(payload).encode(), {"Content-Type": "application/json", **head}, True)
-            if faults.malformed_next > 0:
-                faults.malformed_next -= 1
+            if faults.take("malformed_next"):
                 body = json.dumps(payload).encode()
                 return Response(200, body[: max(1, len(body) // 2)], {"Content-Type": "application/json", **head})
         return Response.json(payload, 200, head)

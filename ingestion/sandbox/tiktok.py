@@ -351,14 +351,8 @@ class TikTokSandbox(SandboxApp):
             )
         with self._lock:
             bucket = self._buckets.setdefault((shop_id, request.path), TokenBucket(self.rate, max(1.0, self.rate)))
-            if faults.throttle_next > 0:
-                faults.throttle_next -= 1
-                allowed = False
-            else:
-                allowed = bucket.take()
-            server_error = allowed and faults.server_error_next > 0
-            if server_error:
-                faults.server_error_next -= 1
+            allowed = False if faults.take("throttle_next") else bucket.take()
+            server_error = allowed and faults.take("server_error_next")
         if not allowed:
             return None, self._error(RATE_LIMITED, "Too many requests: the rate limit of this API is exceeded.", 429)
         if server_error:
@@ -371,11 +365,9 @@ class TikTokSandbox(SandboxApp):
         headers = {"Content-Type": "application/json", **headers}
         faults = self.faults[shop_id]
         with self._lock:
-            if faults.drop_next > 0:
-                faults.drop_next -= 1
+            if faults.take("drop_next"):
                 return Response(200, raw, headers, cut=True)
-            if faults.malformed_next > 0:
-                faults.malformed_next -= 1
+            if faults.take("malformed_next"):
                 return Response(200, raw[: max(1, len(raw) // 2)], headers)
         return Response(200, raw, headers)
 
