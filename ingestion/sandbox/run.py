@@ -39,10 +39,6 @@ ADS_SANDBOX = ("ingestion.sandbox.amazon_ads", "AmazonAdsSandbox")
 SERVER_ORDER = ("shopify", "ecb", "lwa", "amazon", "amazon_ads", "tiktok", "shopee", "rakuten")
 
 
-def token_env_var(shop_id: str) -> str:
-    return "SHOPIFY_TOKEN_" + shop_id.upper().replace("-", "_")
-
-
 def _sandbox_class(module: str, name: str) -> type:
     return getattr(importlib.import_module(module), name)
 
@@ -71,9 +67,6 @@ class Sandbox:
     @property
     def ecb_url(self) -> str:
         return self.url("ecb")
-
-    def app(self, name: str):
-        return self.apps[name]
 
     def _build(self) -> None:
         if self._entries is not None:
