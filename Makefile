@@ -6,7 +6,7 @@ BIN := .venv/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup manifest demo test lint dev clean
+.PHONY: setup manifest catalog demo test lint dev clean
 
 setup: .venv/.installed
 
@@ -20,6 +20,10 @@ setup: .venv/.installed
 manifest: setup
 	@mkdir -p "$(DAGSTER_HOME)"
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+
+# Rewrite what the KPI catalog (dbt_project/kpi_catalog.yml) generates: seed, macro, docs, metrics, METRICS.md.
+catalog: setup
+	$(BIN)/python -m kpi_catalog
 
 demo: manifest
 	$(BIN)/kpi demo

@@ -1,0 +1,2 @@
+{#- One row per region x local day, in the reporting currency: see macros/kpi_marts.sql. -#}
+{{ kpi_daily_rollup('region') }}
