@@ -15,7 +15,7 @@ DBT = ROOT / "dbt_project"
 CATALOG = DBT / "kpi_catalog.yml"
 
 KINDS = ("measure", "snapshot", "ratio", "special")
-GRAINS = ("store", "rollup", "sku")
+GRAINS = ("store", "rollup", "sku", "host")
 CATEGORIES = {
     "sales": "Sales",
     "ads": "Advertising",
@@ -199,7 +199,8 @@ CONTEXT = {
     "successful orders syncs; the newest day is usually partial.",
     "is_refund_cohort_mature": "True when the return window (var return_window_days) has closed for every "
     "order of the row, so the cohort refund rates are final.",
-    "has_inventory_snapshot": "True when an inventory snapshot was taken on the day (inventory KPIs are null otherwise).",
+    "has_inventory_snapshot": "True when an inventory snapshot was taken on the day "
+    "(inventory KPIs are null otherwise).",
 }
 
 MARTS: tuple[Mart, ...] = (
@@ -289,6 +290,22 @@ MARTS: tuple[Mart, ...] = (
             ("reporting_currency_code", CONTEXT["reporting_currency_code"]),
         ),
     ),
+    Mart(
+        "kpi_live_host_daily",
+        "host",
+        ("store_id", "host", "kpi_date"),
+        "One row per TikTok store x LIVE host x local day with an ended stream: the LIVE KPIs per host "
+        "(session GMV, GMV per LIVE hour, viewers, product impression click rate), dated by the stream's "
+        "local start day. The host is the account that streamed (the live-stream host's scorecard).",
+        (
+            ("store_id", CONTEXT["store_id"]),
+            ("platform", CONTEXT["platform"]),
+            ("host", "The TikTok account that hosted the stream (`username`)."),
+            ("kpi_date", "The store's local day the stream started."),
+            ("currency_code", CONTEXT["currency_code"]),
+            ("reporting_currency_code", CONTEXT["reporting_currency_code"]),
+        ),
+    ),
 )
 
 
@@ -337,18 +354,36 @@ def render_seed(catalog: Catalog) -> str:
         "currency", "attribution_window", "exclusions", "maturity", "owner_role", "direction", "marts",
     ]  # fmt: skip
     writer.writerow(header)
-    for kpi in catalog.kpis:
+    for kpi in catalog.kpis:  # fmt: skip
         marts = [m.name for m in MARTS if m.grain in kpi.grains]
         grain = "; ".join(
-            {"store": "store x day/week/month", "rollup": "platform or region x day", "sku": "store x SKU x day"}[g]
+            {
+                "store": "store x day/week/month",
+                "rollup": "platform or region x day",
+                "sku": "store x SKU x day",
+                "host": "store x LIVE host x day",
+            }[g]
             for g in kpi.grains
         )
         writer.writerow(
             [
-                kpi.name, kpi.label, kpi.category, kpi.kind, str(kpi.helper).lower(), kpi.formula, kpi.description,
-                grain, kpi.time_basis, kpi.currency.replace("<name>", kpi.name), kpi.attribution_window or "",
-                kpi.exclusions, kpi.maturity, kpi.owner_role, kpi.direction, " ".join(marts),
-            ]  # fmt: skip
+                kpi.name,
+                kpi.label,
+                kpi.category,
+                kpi.kind,
+                str(kpi.helper).lower(),
+                kpi.formula,
+                kpi.description,
+                grain,
+                kpi.time_basis,
+                kpi.currency.replace("<name>", kpi.name),
+                kpi.attribution_window or "",
+                kpi.exclusions,
+                kpi.maturity,
+                kpi.owner_role,
+                kpi.direction,
+                " ".join(marts),
+            ]
         )
     return out.getvalue()
 
@@ -428,16 +463,10 @@ def render_models(catalog: Catalog) -> str:
             tests.append({"expression_is_true": {"arguments": {"expression": f"{net} <= {gmv}"}}})
         gp, cogs = f"gross_profit{suffix}", f"cogs{suffix}"
         if {gp, cogs, net} <= present:
-            tests.append(
-                {"expression_is_true": {"arguments": {"expression": f"abs({gp} - ({net} - {cogs})) < 0.01"}}}
-            )
-        models.append(
-            {"name": mart.name, "description": mart.description, "data_tests": tests, "columns": columns}
-        )
+            tests.append({"expression_is_true": {"arguments": {"expression": f"abs({gp} - ({net} - {cogs})) < 0.01"}}})
+        models.append({"name": mart.name, "description": mart.description, "data_tests": tests, "columns": columns})
     header = f"# {GENERATED}\n# Model SQL: models/marts/kpi/<model>.sql; macros: macros/kpi.sql.\n"
-    return header + yaml.safe_dump(
-        {"version": 2, "models": models}, sort_keys=False, width=120, allow_unicode=True
-    )
+    return header + yaml.safe_dump({"version": 2, "models": models}, sort_keys=False, width=120, allow_unicode=True)
 
 
 def render_metrics(catalog: Catalog) -> str:

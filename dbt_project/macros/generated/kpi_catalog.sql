@@ -69,14 +69,14 @@
     {"denominator": none, "grains": ["store", "rollup"], "kind": "measure", "money": True, "name": "platform_gmv", "numerator": none, "pop": False, "scale": 1},
     {"denominator": none, "grains": ["store", "rollup"], "kind": "measure", "money": True, "name": "live_gmv", "numerator": none, "pop": False, "scale": 1},
     {"denominator": "platform_gmv", "grains": ["store", "rollup"], "kind": "ratio", "money": False, "name": "live_gmv_share", "numerator": "live_gmv", "pop": False, "scale": 1},
-    {"denominator": none, "grains": ["store", "rollup"], "kind": "measure", "money": False, "name": "live_sessions", "numerator": none, "pop": False, "scale": 1},
-    {"denominator": none, "grains": ["store", "rollup"], "kind": "measure", "money": False, "name": "live_minutes", "numerator": none, "pop": False, "scale": 1},
-    {"denominator": none, "grains": ["store", "rollup"], "kind": "measure", "money": True, "name": "live_session_gmv", "numerator": none, "pop": False, "scale": 1},
-    {"denominator": "live_minutes", "grains": ["store", "rollup"], "kind": "ratio", "money": True, "name": "gmv_per_live_hour", "numerator": "live_session_gmv", "pop": True, "scale": 60},
-    {"denominator": none, "grains": ["store", "rollup"], "kind": "measure", "money": False, "name": "live_viewers", "numerator": none, "pop": False, "scale": 1},
-    {"denominator": "live_sessions", "grains": ["store", "rollup"], "kind": "ratio", "money": False, "name": "avg_viewers_per_live", "numerator": "live_viewers", "pop": False, "scale": 1},
-    {"denominator": none, "grains": ["store", "rollup"], "kind": "measure", "money": False, "name": "live_product_impressions", "numerator": none, "pop": False, "scale": 1},
-    {"denominator": none, "grains": ["store", "rollup"], "kind": "measure", "money": False, "name": "live_product_clicks", "numerator": none, "pop": False, "scale": 1},
-    {"denominator": "live_product_impressions", "grains": ["store", "rollup"], "kind": "ratio", "money": False, "name": "product_impression_click_rate", "numerator": "live_product_clicks", "pop": False, "scale": 1}
+    {"denominator": none, "grains": ["store", "rollup", "host"], "kind": "measure", "money": False, "name": "live_sessions", "numerator": none, "pop": False, "scale": 1},
+    {"denominator": none, "grains": ["store", "rollup", "host"], "kind": "measure", "money": False, "name": "live_minutes", "numerator": none, "pop": False, "scale": 1},
+    {"denominator": none, "grains": ["store", "rollup", "host"], "kind": "measure", "money": True, "name": "live_session_gmv", "numerator": none, "pop": False, "scale": 1},
+    {"denominator": "live_minutes", "grains": ["store", "rollup", "host"], "kind": "ratio", "money": True, "name": "gmv_per_live_hour", "numerator": "live_session_gmv", "pop": True, "scale": 60},
+    {"denominator": none, "grains": ["store", "rollup", "host"], "kind": "measure", "money": False, "name": "live_viewers", "numerator": none, "pop": False, "scale": 1},
+    {"denominator": "live_sessions", "grains": ["store", "rollup", "host"], "kind": "ratio", "money": False, "name": "avg_viewers_per_live", "numerator": "live_viewers", "pop": False, "scale": 1},
+    {"denominator": none, "grains": ["store", "rollup", "host"], "kind": "measure", "money": False, "name": "live_product_impressions", "numerator": none, "pop": False, "scale": 1},
+    {"denominator": none, "grains": ["store", "rollup", "host"], "kind": "measure", "money": False, "name": "live_product_clicks", "numerator": none, "pop": False, "scale": 1},
+    {"denominator": "live_product_impressions", "grains": ["store", "rollup", "host"], "kind": "ratio", "money": False, "name": "product_impression_click_rate", "numerator": "live_product_clicks", "pop": False, "scale": 1}
 ]) }}
 {% endmacro %}
