@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from ingestion.sandbox.generator import DEMO_SHOPS, Brushing
-from tests.kpi_oracle import daily_kpis, rate_to
+from tests.kpi_oracle import daily_extras, daily_kpis, rate_to
 
 pytestmark = pytest.mark.e2e
 
@@ -103,6 +103,7 @@ def test_every_platform_reconciles_from_raw_to_kpi_daily(settings, all_platforms
                 checked += 1
             day += timedelta(days=1)
     assert checked > 60
+    _assert_catalog_kpis_match_the_generator(rows, sandbox.data)
 
     # One store-day by hand from the raw lake: Amazon US orders placed that local day (not cancelled),
     # and its Sponsored Products spend, as landed, equal the mart's row.
@@ -144,6 +145,61 @@ def test_every_platform_reconciles_from_raw_to_kpi_daily(settings, all_platforms
     row = rows[("amz-us", day)]
     assert len(placed) == row["orders"] == expected[("amz-us", day)].orders
     assert spend == Decimal(row["ad_spend"]) == expected[("amz-us", day)].ad_spend
+
+
+def _assert_catalog_kpis_match_the_generator(rows, data) -> None:
+    """The rest of the catalog, exact: cohort refunds, COGS and gross margin, the 48-hour ship rate
+    and late shipments, ad clicks and the ratios recomputed from the generator's own sums. Days up to
+    END - 3, so every 48-hour window has closed."""
+    extras = daily_extras(data, CLOCK, ads_since=START)
+    basics = daily_kpis(data, CLOCK, ads_since=START)
+    checked = ship_days = 0
+    for store in STORES:
+        day = START
+        while day <= END - timedelta(days=3):
+            key, row = (store, day.isoformat()), rows[(store, day)]
+            exp, base = extras.get((store, day)), basics.get((store, day))
+            if exp is None or base is None:
+                day += timedelta(days=1)
+                continue
+            assert (row["cohort_refunded_units"], row["cohort_refunded_orders"]) == (
+                exp.cohort_refunded_units,
+                exp.cohort_refunded_orders,
+            ), key
+            assert Decimal(row["cohort_refund_amount"]) == exp.cohort_refund_amount, key
+            assert row["cohort_refund_rate_by_units"] == pytest.approx(exp.cohort_refunded_units / base.units), key
+            cogs = float(exp.cogs_usd) / rate_to(row["currency_code"], "USD", day)
+            assert float(row["cogs"]) == pytest.approx(cogs, rel=1e-9), key
+            assert float(row["cogs_reporting"]) == pytest.approx(float(exp.cogs_usd), rel=1e-9), key
+            net = float(base.net_sales)
+            if net > 0:
+                assert row["gross_margin"] == pytest.approx((net - cogs) / net, rel=1e-9), key
+            assert row["aov"] == pytest.approx(float(base.gmv) / base.orders, rel=1e-12), key
+            if not store.startswith("amz"):
+                assert (
+                    row["ship_48h_eligible_orders"],
+                    row["ship_48h_on_time_orders"],
+                    row["shipped_orders"],
+                    row["late_shipped_orders"],
+                ) == (
+                    exp.ship_48h_eligible_orders,
+                    exp.ship_48h_on_time_orders,
+                    exp.shipped_orders,
+                    exp.late_shipped_orders,
+                ), key
+                if exp.ship_48h_eligible_orders:
+                    ship_days += 1
+                    assert row["ship_rate_48h"] == pytest.approx(
+                        exp.ship_48h_on_time_orders / exp.ship_48h_eligible_orders
+                    ), key
+            else:
+                assert (row["ad_clicks"], row["ad_impressions"]) == (exp.ad_clicks, exp.ad_impressions), key
+                if base.ad_attributed_sales:
+                    assert row["acos"] == pytest.approx(float(base.ad_spend / base.ad_attributed_sales)), key
+                    assert row["cpc"] == pytest.approx(float(base.ad_spend) / exp.ad_clicks), key
+            checked += 1
+            day += timedelta(days=1)
+    assert checked > 40 and ship_days > 20
 
 
 def _assert_no_buyer_pii_in_marts(warehouse, data) -> None:
