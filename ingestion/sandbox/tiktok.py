@@ -1,4 +1,4 @@
-"""Sandbox of the TikTok Shop Partner API (202309 generation): orders, returns, shop and LIVE analytics.
+"""Sandbox of the TikTok Shop Partner API (202309 generation): orders, returns, analytics, customer service.
 
 What a client must cope with, reproduced: HMAC-SHA256 request signatures over path + sorted query + raw
 body (a wrong one is code 106001 with HTTP 200), request timestamps checked against the real clock (more
