@@ -15,6 +15,15 @@ fails the page (BadPayload) instead of vanishing.
 Returns come from `get_return_list` (by `update_time`, 15-day windows, `page_no` paging): one
 record per return, as returned.
 
+Reviews come from `get_comment`, which has no time filter: it lists the shop's newest comments first
+(`cursor`/`more`, 100 a page, at most 500 per listing), so the client pages until it passes the window
+start and keeps the comments written or replied to in the window. Conversations come from the Seller
+Chat API: `get_conversation_list` (newest last message first, paged by `next_timestamp_nano`) names
+the conversations with a message since the window start, and `get_message` (paged by `offset`) reads
+each one whole. A conversation record is `{"conversation": <list entry>, "messages": [<message>...]}`,
+both parts exactly as returned, with the time of its last message as `updated_at`: a reply that
+arrives later makes a newer version of the conversation.
+
 Access tokens last four hours; refresh tokens are single use (the refresh answer carries a new one
 and the old one dies), so `RefreshingToken` persists each new pair before it is used.
 """
@@ -51,10 +60,15 @@ DEFAULT_BASE_URL = "https://partner.shopeemobile.com"
 ORDER_LIST = "/api/v2/order/get_order_list"
 ORDER_DETAIL = "/api/v2/order/get_order_detail"
 RETURN_LIST = "/api/v2/returns/get_return_list"
+COMMENT_LIST = "/api/v2/product/get_comment"
+CONVERSATION_LIST = "/api/v2/sellerchat/get_conversation_list"
+MESSAGE_LIST = "/api/v2/sellerchat/get_message"
 TOKEN_REFRESH = "/api/v2/auth/access_token/get"
 
 PAGE_SIZE = 100  # get_order_list and get_return_list allow 1..100
 DETAIL_BATCH = 50  # get_order_detail allows 1..50 order_sn per call
+CONVERSATION_PAGE_SIZE = 25  # get_conversation_list: larger pages come back empty (partner reports)
+MESSAGE_PAGE_SIZE = 60  # get_message allows up to 60
 MAX_WINDOW = timedelta(days=15)
 REFRESH_TOKEN_DAYS = 30  # commonly cited, not in the public docs
 
@@ -80,7 +94,14 @@ DETAIL_FIELDS = (
 
 # Shopee publishes no per-call limit; partners report trouble well above 10 requests/s. The client
 # keeps 8 requests/s per API (bursts of 8) and backs off on `error_too_many_request` / HTTP 429.
-RATES = {"get_order_list": 8.0, "get_order_detail": 8.0, "get_return_list": 8.0}
+RATES = {
+    "get_order_list": 8.0,
+    "get_order_detail": 8.0,
+    "get_return_list": 8.0,
+    "get_comment": 8.0,
+    "get_conversation_list": 8.0,
+    "get_message": 8.0,
+}
 BURST = 8
 
 ENTITIES = {
@@ -95,6 +116,17 @@ ENTITIES = {
         "Returns and refunds (get_return_list) whose update_time falls in the window.",
         max_window=MAX_WINDOW,
         lookback=timedelta(days=2),
+    ),
+    "reviews": EntitySpec(
+        "reviews",
+        "Product comments (get_comment) written or replied to in the window, newest first; no window limit.",
+        lookback=timedelta(days=3),
+    ),
+    "conversations": EntitySpec(
+        "conversations",
+        "Buyer chats (sellerchat) with a message in the window, each with all its messages; replies arrive "
+        "later, and every new message makes a newer version.",
+        lookback=timedelta(days=3),
     ),
 }
 
@@ -116,6 +148,19 @@ def _utc(seconds: object, what: str) -> datetime:
     if isinstance(seconds, bool) or not isinstance(seconds, int):
         raise BadPayload(f"{what}: expected Unix seconds, got {seconds!r}")
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _instant(value: object, what: str) -> datetime:
+    """Chat times come as Unix seconds, milliseconds or nanoseconds depending on the field (and the
+    docs are not explicit): read them by magnitude."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise BadPayload(f"{what}: expected a Unix time, got {value!r}")
+    for threshold, scale in ((10**17, 10**9), (10**14, 10**6), (10**11, 10**3)):
+        if value > threshold:
+            return datetime.fromtimestamp(value // scale, UTC).replace(microsecond=value % scale * 10**6 // scale)
+    return datetime.fromtimestamp(value, UTC)
 
 
 def _classify(response: requests.Response) -> SyncError | None:
@@ -165,8 +210,10 @@ class ShopeeClient:
         rate_scale: float = 1.0,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        message_page_size: int = MESSAGE_PAGE_SIZE,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.message_page_size = message_page_size
         self.partner_id, self.partner_key, self.shop_id = int(partner_id), partner_key, int(shop_id)
         self.token = access_token
         self.clock = clock
@@ -221,6 +268,10 @@ class ShopeeClient:
             yield from self._order_pages(window)
         elif entity == "returns":
             yield from self._return_pages(window)
+        elif entity == "reviews":
+            yield from self._review_pages(window)
+        elif entity == "conversations":
+            yield from self._conversation_pages(window)
         else:
             raise unknown_entity(self.platform, entity, self.entities)
 
@@ -315,6 +366,116 @@ class ShopeeClient:
             if not more:
                 return
             page_no += 1
+
+    def _review_pages(self, window: Window) -> Iterator[Page]:
+        cursor = ""
+        while True:
+            listing, request_id = self.call(COMMENT_LIST, {"cursor": cursor, "page_size": PAGE_SIZE})
+            comments, more = listing.get("item_comment_list"), listing.get("more")
+            if comments is None and more is False:
+                comments = []
+            if not isinstance(comments, list) or not isinstance(more, bool):
+                raise BadPayload(
+                    "get_comment: response has no 'item_comment_list' list / 'more' flag", request_id=request_id
+                )
+            records, oldest = [], None
+            for position, comment in enumerate(comments):
+                cid = comment.get("comment_id") if isinstance(comment, dict) else None
+                if isinstance(cid, bool) or not isinstance(cid, str | int) or not str(cid):
+                    raise BadPayload(f"get_comment: comment {position} has no comment_id", request_id=request_id)
+                created = _utc(comment.get("create_time"), f"get_comment: comment {cid} create_time")
+                reply = comment.get("comment_reply")
+                updated = created
+                if isinstance(reply, dict) and reply.get("create_time"):
+                    updated = max(created, _utc(reply["create_time"], f"get_comment: comment {cid} reply time"))
+                oldest = created if oldest is None else min(oldest, created)
+                if window.start <= created < window.end or window.start <= updated < window.end:
+                    records.append(RawRecord(record_id=str(cid), updated_at=updated, payload=comment))
+            yield Page(records, request_id)
+            if oldest is not None and oldest < window.start:
+                return  # newest first: the rest is older than the window
+            if not more:
+                return
+            cursor = listing.get("next_cursor") or ""
+            if not comments or not isinstance(cursor, str) or not cursor:
+                # Shopee serves at most 500 comments per listing and then says `more` with nothing more
+                raise WindowRejected(
+                    "get_comment: Shopee serves only the newest 500 comments of a shop, and the window starts "
+                    "before the oldest of them; sync reviews at least weekly so that the look-back covers it",
+                    request_id=request_id,
+                )
+
+    def _conversation_pages(self, window: Window) -> Iterator[Page]:
+        cursor = ""
+        while True:
+            params: dict = {"direction": "older", "type": "all", "page_size": CONVERSATION_PAGE_SIZE}
+            if cursor:
+                params["next_timestamp_nano"] = cursor
+            listing, request_id = self.call(CONVERSATION_LIST, params)
+            conversations, paging = listing.get("conversations"), listing.get("page_result")
+            if conversations is None and isinstance(paging, dict) and paging.get("more") is False:
+                conversations = []
+            if not isinstance(conversations, list) or not isinstance(paging, dict):
+                raise BadPayload(
+                    "get_conversation_list: response has no 'conversations' list / 'page_result'",
+                    request_id=request_id,
+                )
+            records, passed_start = [], False
+            for position, conversation in enumerate(conversations):
+                cid = conversation.get("conversation_id") if isinstance(conversation, dict) else None
+                if isinstance(cid, bool) or not isinstance(cid, str | int) or not str(cid):
+                    raise BadPayload(
+                        f"get_conversation_list: conversation {position} has no conversation_id", request_id=request_id
+                    )
+                last = _instant(conversation.get("last_message_timestamp"), f"conversation {cid} last message")
+                if last < window.start:
+                    passed_start = True  # newest first: the rest had nothing to say in the window
+                    break
+                messages = self._messages(str(cid))
+                times = [_instant(m.get("created_timestamp"), f"conversation {cid} message") for m in messages]
+                record = {"conversation": conversation, "messages": messages}
+                records.append(RawRecord(record_id=str(cid), updated_at=max(times, default=last), payload=record))
+            yield Page(records, request_id)
+            if passed_start or not paging.get("more"):
+                return
+            nxt = paging.get("next_cursor")
+            cursor = str(nxt.get("next_message_time_nano") or "") if isinstance(nxt, dict) else ""
+            if not cursor or cursor == params.get("next_timestamp_nano"):
+                raise BadPayload(
+                    "get_conversation_list: 'more' is true but next_message_time_nano is empty or did not move",
+                    request_id=request_id,
+                )
+
+    def _messages(self, conversation_id: str) -> list[dict]:
+        """Every message of one conversation, as returned (newest first, page after page)."""
+        out: list[dict] = []
+        offset = ""
+        while True:
+            params: dict = {"conversation_id": conversation_id, "page_size": self.message_page_size}
+            if offset:
+                params["offset"] = offset
+            body, request_id = self.call(MESSAGE_LIST, params)
+            messages, paging = body.get("messages"), body.get("page_result") or {}
+            if not isinstance(messages, list) or not isinstance(paging, dict):
+                raise BadPayload(
+                    f"get_message: conversation {conversation_id} has no 'messages' list", request_id=request_id
+                )
+            for position, message in enumerate(messages):
+                if not isinstance(message, dict) or not message.get("message_id"):
+                    raise BadPayload(
+                        f"get_message: message {position} of conversation {conversation_id} has no message_id",
+                        request_id=request_id,
+                    )
+            out.extend(messages)
+            if not paging.get("more"):
+                return out
+            nxt = str(paging.get("next_offset") or "")
+            if not nxt or nxt == offset:
+                raise BadPayload(
+                    f"get_message: 'more' is true but next_offset is empty or did not move ({conversation_id})",
+                    request_id=request_id,
+                )
+            offset = nxt
 
 
 def shopee_refresher(

@@ -19,7 +19,12 @@ Entities and how their records are keyed:
   shop_performance  GET /analytics/202405/shop/performance, one interval per shop-local day; id = the date.
   live_sessions     GET /analytics/202509/shop_lives/performance (unverified, see the docs), one record per
                     LIVE stream started on the requested shop-local days; id = the stream's `id`.
+  conversations     GET /customer_service/202309/conversations (newest latest message first, no time filter)
+                    down to the window start, then GET .../conversations/{id}/messages for each; record =
+                    {"conversation": <list entry>, "messages": [...]}, both as returned; id = the
+                    conversation `id`, updated_at = its newest message, so a later reply is a newer version.
 Analytics records carry no modification time (updated_at None): the latest read of a day or stream wins.
+TikTok Shop offers no product-review API to sellers (only scrapers read reviews): there is no reviews entity.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ ORDERS_PATH = "/order/202309/orders/search"
 RETURNS_PATH = "/return_refund/202309/returns/search"
 SHOP_PERFORMANCE_PATH = "/analytics/202405/shop/performance"
 LIVE_SESSIONS_PATH = "/analytics/202509/shop_lives/performance"
+CS_CONVERSATIONS_PATH = "/customer_service/202309/conversations"
+CS_MESSAGES_PATH = "/customer_service/202309/conversations/{conversation_id}/messages"
 
 # One limiter per API. TikTok's rate-limit page gives a starting figure of 50 QPS per app and API and
 # says the real limit is dynamic (authorization scale, endpoint, platform load); the client stays well
@@ -73,9 +80,17 @@ LIVE_SESSIONS_PATH = "/analytics/202509/shop_lives/performance"
 DOCUMENTED_QPS = 50.0
 CLIENT_QPS = 20.0
 CLIENT_BURST = 10.0
-OPERATIONS = ("orders_search", "returns_search", "shop_performance", "shop_lives_performance")
+OPERATIONS = (
+    "orders_search",
+    "returns_search",
+    "shop_performance",
+    "shop_lives_performance",
+    "cs_conversations",
+    "cs_messages",
+)
 
-PAGE_SIZE = 100  # the documented maximum of every list used here
+PAGE_SIZE = 100  # the documented maximum of the order, return and LIVE lists
+CS_PAGE_SIZE = 20  # customer service lists default to 10; 20 is the maximum the client assumes (unverified)
 ANALYTICS_MAX_WINDOW = timedelta(days=30)  # <= 31 shop-local dates per request, whatever the time zone
 REFRESH_MARGIN = timedelta(hours=24)  # access tokens last ~7 days: refresh a day early
 REQUEST_ID_HEADER = "X-Tt-Logid"
@@ -110,6 +125,12 @@ ENTITIES = {
         "live_sessions",
         "LIVE streams of the shop with their sales and interaction performance, by shop-local start day.",
         max_window=ANALYTICS_MAX_WINDOW,
+        lookback=timedelta(days=3),
+    ),
+    "conversations": EntitySpec(
+        "conversations",
+        "Buyer conversations (Customer Service API) with a message in the window, each with all its messages; "
+        "replies arrive later, and every new message makes a newer version.",
         lookback=timedelta(days=3),
     ),
 }
@@ -312,6 +333,7 @@ class TikTokClient:
         rate_limit_scale: float = 1.0,
         retry: RetryPolicy | None = None,
         page_size: int = PAGE_SIZE,
+        cs_page_size: int = CS_PAGE_SIZE,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -320,6 +342,7 @@ class TikTokClient:
         self.token = access_token
         self.tz = ZoneInfo(timezone)
         self.page_size = page_size
+        self.cs_page_size = cs_page_size
         self.wall_clock = wall_clock  # the request timestamp: real time, whatever the data's clock
         self.limiters = {
             op: RateLimiter(CLIENT_QPS * rate_limit_scale, max(1.0, CLIENT_BURST * rate_limit_scale))
@@ -393,6 +416,8 @@ class TikTokClient:
             yield from self._shop_performance(window)
         elif entity == "live_sessions":
             yield from self._live_sessions(window)
+        elif entity == "conversations":
+            yield from self._conversations(window)
         else:
             raise unknown_entity(self.platform, entity, self.entities)
 
@@ -499,6 +524,70 @@ class TikTokClient:
             page_token = self._next_token(operation, data, items, page_token, request_id)
             if not page_token:
                 return
+
+    def _conversations(self, window: Window) -> Iterator[Page]:
+        operation = "cs_conversations"
+        page_token = ""
+        while True:
+            params = {"page_size": str(self.cs_page_size), "locale": "en"}
+            if page_token:
+                params["page_token"] = page_token
+            data, request_id = self._call("GET", CS_CONVERSATIONS_PATH, operation, params)
+            items = self._items(operation, data, "conversations", request_id)
+            records, passed_start = [], False
+            for position, item in enumerate(items):
+                latest = item.get("latest_message") if isinstance(item, dict) else None
+                if not isinstance(item, dict) or not item.get("id"):
+                    raise BadPayload(f"{operation}: conversation {position} has no id", request_id=request_id)
+                last = latest.get("create_time") if isinstance(latest, dict) else None
+                if isinstance(last, int) and datetime.fromtimestamp(last, UTC) < window.start:
+                    passed_start = True  # newest first: the rest had nothing to say in the window
+                    break
+                messages = self._messages(str(item["id"]))
+                times = [m["create_time"] for m in messages]
+                updated = datetime.fromtimestamp(max(times), UTC) if times else None
+                payload = {"conversation": item, "messages": messages}
+                records.append(RawRecord(record_id=str(item["id"]), updated_at=updated, payload=payload))
+            yield Page(records, request_id)
+            if passed_start:
+                return
+            token = data.get("next_page_token")
+            if not token:
+                return
+            if not isinstance(token, str) or token == page_token:
+                raise BadPayload(f"{operation}: next_page_token did not move (would loop)", request_id=request_id)
+            page_token = token
+
+    def _messages(self, conversation_id: str) -> list[dict]:
+        """Every message of one conversation, as returned, page after page."""
+        operation = "cs_messages"
+        path = CS_MESSAGES_PATH.format(conversation_id=conversation_id)
+        out: list[dict] = []
+        page_token = ""
+        while True:
+            params = {
+                "page_size": str(self.cs_page_size),
+                "sort_field": "create_time",
+                "sort_order": "DESC",
+                "locale": "en",
+            }
+            if page_token:
+                params["page_token"] = page_token
+            data, request_id = self._call("GET", path, operation, params)
+            items = self._items(operation, data, "messages", request_id)
+            for position, item in enumerate(items):
+                if not isinstance(item, dict) or not item.get("id") or not isinstance(item.get("create_time"), int):
+                    raise BadPayload(
+                        f"{operation}: message {position} of conversation {conversation_id} has no id/create_time",
+                        request_id=request_id,
+                    )
+            out.extend(items)
+            token = data.get("next_page_token")
+            if not token:
+                return out
+            if not isinstance(token, str) or token == page_token:
+                raise BadPayload(f"{operation}: next_page_token did not move (would loop)", request_id=request_id)
+            page_token = token
 
 
 def from_store(store: StoreConfig, token_store: TokenStore | None) -> TikTokClient:

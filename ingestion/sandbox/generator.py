@@ -448,6 +448,149 @@ class Order:
         return not self.is_test and self.cancelled_at is None and not self.is_brushing
 
 
+@dataclass(frozen=True)
+class Review:
+    """A buyer's product review of one line of a delivered order (one review per reviewed item)."""
+
+    review_id: int
+    order: Order
+    line: LineItem
+    rating: int  # 1..5 stars
+    created_at: datetime  # UTC
+    text: str
+    reply_at: datetime | None = None  # the seller's public reply, if any
+
+    @property
+    def is_negative(self) -> bool:
+        return self.rating <= 2
+
+    def updated_at(self, clock: datetime) -> datetime:
+        return self.reply_at if self.reply_at is not None and self.reply_at <= clock else self.created_at
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    message_id: int
+    sender: str  # "buyer" or "seller"
+    created_at: datetime  # UTC
+    text: str
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A buyer-seller chat about an order. Most are started by the buyer; some by the seller (a
+    delivery notice), which the response-time KPI leaves out."""
+
+    conversation_id: int
+    order: Order
+    messages: tuple[ChatMessage, ...]  # in time order
+
+    @property
+    def buyer(self) -> Customer:
+        return self.order.customer
+
+    @property
+    def started_by_buyer(self) -> bool:
+        return self.messages[0].sender == "buyer"
+
+    @property
+    def started_at(self) -> datetime:
+        return self.messages[0].created_at
+
+    @property
+    def first_reply_at(self) -> datetime | None:
+        """The seller's first message after the buyer's first message (None: unanswered)."""
+        if not self.started_by_buyer:
+            return None
+        return next((m.created_at for m in self.messages if m.sender == "seller"), None)
+
+    def visible(self, clock: datetime) -> tuple[ChatMessage, ...]:
+        return tuple(m for m in self.messages if m.created_at <= clock)
+
+
+REVIEW_TEXTS = {
+    1: ("Broke after one use.", "Not as described, very disappointed.", "Arrived damaged."),
+    2: ("Poor quality for the price.", "Smaller than expected.", "Took ages to arrive."),
+    3: ("It's okay.", "Does the job, nothing special."),
+    4: ("Good value.", "Works well, fast delivery."),
+    5: ("Excellent, highly recommend!", "Perfect for camping.", "Great quality, thanks!"),
+}
+BUYER_QUESTIONS = ("Hi, when will my order ship?", "Is this compatible with the 55L pack?", "Can I change the size?")
+
+
+def _stars(rng: random.Random, unhappy: bool) -> int:
+    weights = (35, 20, 15, 15, 15) if unhappy else (5, 4, 7, 22, 62)
+    return rng.choices((1, 2, 3, 4, 5), weights=weights)[0]
+
+
+def reviews_of(order: Order) -> tuple[Review, ...]:
+    """The reviews a delivered order receives: about one order in seven, more often (and far more
+    negative) when the buyer was refunded. Its own RNG: adding reviews changes no order."""
+    if not order.counts_in_kpis or order.fulfilled_at is None:
+        return ()
+    rng = random.Random(f"review:{order.order_id}")
+    refunded = {rl.line_item_id for r in order.refunds for rl in r.lines}
+    if rng.random() >= (0.45 if refunded else 0.14):
+        return ()
+    written = _sec(order.fulfilled_at + timedelta(days=rng.uniform(3, 14)))
+    out = []
+    for k, line in enumerate(order.lines):
+        rating = _stars(rng, line.line_item_id in refunded)
+        reply = None
+        if rng.random() < (0.6 if rating <= 2 else 0.2):
+            reply = written + timedelta(seconds=k + rng.randint(2 * 3600, 4 * 86400))
+        out.append(
+            Review(
+                review_id=line.line_item_id * 10 + 3,
+                order=order,
+                line=line,
+                rating=rating,
+                created_at=written + timedelta(seconds=k),
+                text=rng.choice(REVIEW_TEXTS[rating]),
+                reply_at=reply,
+            )
+        )
+    return tuple(out)
+
+
+def conversation_of(order: Order) -> Conversation | None:
+    """A chat about the order, if there is one: about one order in nine (half of the refunded ones).
+    The seller's first reply comes after a log-normal delay (median about 3 h, a tail past 24 h),
+    and about one buyer in twelve gets no reply at all."""
+    if order.is_test or order.is_brushing:
+        return None
+    rng = random.Random(f"chat:{order.order_id}")
+    if rng.random() >= (0.5 if order.refunds and order.cancelled_at is None else 0.11):
+        return None
+    cid = order.order_id * 10 + 5
+    start = _sec(order.created_at + timedelta(hours=rng.uniform(0.2, 240)))
+    messages: list[ChatMessage] = []
+
+    def say(sender: str, at: datetime, text: str) -> datetime:
+        messages.append(ChatMessage(cid * 100 + len(messages), sender, _sec(at), text))
+        return _sec(at)
+
+    if rng.random() < 0.1:
+        # the seller writes first (a delivery notice); the buyer may answer
+        at = say("seller", start, "Your parcel is on its way!")
+        if rng.random() < 0.5:
+            say("buyer", at + timedelta(minutes=rng.uniform(5, 600)), "Thanks!")
+        return Conversation(cid, order, tuple(messages))
+    at = say("buyer", start, rng.choice(BUYER_QUESTIONS))
+    if rng.random() < 0.4:
+        follow_up = f"Also, my name is {order.customer.first_name}"  # buyers do write personal data
+        at = say("buyer", at + timedelta(seconds=rng.randint(30, 1800)), follow_up)
+    if rng.random() < 0.08:
+        return Conversation(cid, order, tuple(messages))  # never answered
+    delay = timedelta(hours=rng.lognormvariate(1.1, 1.2))
+    reply = say("seller", max(start + delay, at + timedelta(seconds=1)), "Thanks for asking!")
+    if rng.random() < 0.5:
+        at = say("buyer", reply + timedelta(minutes=rng.uniform(2, 300)), "Great, thank you.")
+        if rng.random() < 0.7:
+            say("seller", at + timedelta(minutes=rng.uniform(5, 400)), "You're welcome!")
+    return Conversation(cid, order, tuple(messages))
+
+
 def _sec(value: datetime) -> datetime:
     """Platforms keep whole seconds."""
     return value.replace(microsecond=0)
@@ -683,6 +826,8 @@ class SandboxData:
     orders_by_shop: dict[str, list[Order]] = field(default_factory=dict)
     _by_day: dict[str, dict[date, list[Order]]] = field(default_factory=dict, repr=False)
     _live: dict[tuple[str, date], list[LiveSession]] = field(default_factory=dict, repr=False)
+    _reviews: dict[str, dict[date, list[Review]]] = field(default_factory=dict, repr=False, compare=False)
+    _chats: dict[str, dict[date, list[Conversation]]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def generate(
@@ -910,3 +1055,39 @@ class SandboxData:
         if self.live_session_of(order, self.live_sessions(order.shop.shop_id, day)) is not None:
             return "LIVE"
         return "VIDEO" if random.Random(f"video:{order.order_id}").random() < 0.3 else "PRODUCT_CARD"
+
+    # -- service: product reviews and buyer chats -------------------------------------------------
+    def reviews(self, shop_id: str, day: date) -> list[Review]:
+        """Reviews written on a local day (of orders placed in the generated range), in time order."""
+        index = self._reviews.get(shop_id)
+        if index is None:
+            index = {}
+            for order in self.orders_by_shop[shop_id]:
+                for review in reviews_of(order):
+                    index.setdefault(self.local_date(shop_id, review.created_at), []).append(review)
+            for rows in index.values():
+                rows.sort(key=lambda r: (r.created_at, r.review_id))
+            self._reviews[shop_id] = index
+        return index.get(day, [])
+
+    def all_reviews(self, shop_id: str) -> list[Review]:
+        self.reviews(shop_id, self.start)
+        return [r for day in sorted(self._reviews[shop_id]) for r in self._reviews[shop_id][day]]
+
+    def conversations(self, shop_id: str, day: date) -> list[Conversation]:
+        """Conversations whose first message falls on a local day, in time order."""
+        index = self._chats.get(shop_id)
+        if index is None:
+            index = {}
+            for order in self.orders_by_shop[shop_id]:
+                chat = conversation_of(order)
+                if chat is not None:
+                    index.setdefault(self.local_date(shop_id, chat.started_at), []).append(chat)
+            for rows in index.values():
+                rows.sort(key=lambda c: (c.started_at, c.conversation_id))
+            self._chats[shop_id] = index
+        return index.get(day, [])
+
+    def all_conversations(self, shop_id: str) -> list[Conversation]:
+        self.conversations(shop_id, self.start)
+        return [c for day in sorted(self._chats[shop_id]) for c in self._chats[shop_id][day]]

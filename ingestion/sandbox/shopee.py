@@ -1,4 +1,4 @@
-"""Sandbox of the Shopee Open Platform v2 (orders and returns of a shop).
+"""Sandbox of the Shopee Open Platform v2 (orders, returns, product comments and seller chat of a shop).
 
 Reproduces what a client must cope with (domain.md §1.5):
 - HMAC-SHA256 signing of every call (`partner_id + api_path + timestamp [+ access_token + shop_id]`
@@ -9,7 +9,13 @@ Reproduces what a client must cope with (domain.md §1.5):
   list, the 1-50 order cap of `get_order_detail`, `page_no` paging of the return list;
 - the `{error, message, request_id, response}` envelope, with HTTP 403 for auth/sign errors, 400 for
   parameter errors, 429 for throttling, 500 for server errors, and HTTP 200 for the detail cap
-  (Shopee answers some errors with 200: a client must read the body, not the status).
+  (Shopee answers some errors with 200: a client must read the body, not the status);
+- product comments (`v2.product.get_comment`): no time filter, newest first, `cursor`/`more` paging
+  of at most 100 a page and at most 500 comments a listing (then `more` stays true on an empty page);
+- seller chat (`v2.sellerchat.get_conversation_list` / `get_message`): conversations newest first by
+  their last message, paged by `next_timestamp_nano` (at most 25 a page), and each conversation's
+  messages newest first, paged by an `offset` cursor (at most 60 a page). Buyer usernames and message
+  text are in the payloads, as the real API sends them.
 
 A shop is identified by its numeric `shop_id` (crc32 of the sandbox shop id). Tokens are signed by
 the sandbox (not kept in a table), so a rotated refresh token stored by a client stays good across a
@@ -37,7 +43,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from ingestion.sandbox.generator import ZERO_DECIMAL_CURRENCIES, Order, Refund, SandboxData, SandboxShop
+from ingestion.sandbox.generator import (
+    ZERO_DECIMAL_CURRENCIES,
+    ChatMessage,
+    Conversation,
+    Order,
+    Refund,
+    Review,
+    SandboxData,
+    SandboxShop,
+)
 from ingestion.sandbox.server import Faults, Request, Response, SandboxApp, SandboxClock, TokenBucket
 
 PARTNER_ID = 2_004_417
@@ -48,6 +63,9 @@ TIMESTAMP_SKEW_SECONDS = 300
 MAX_WINDOW_SECONDS = 15 * 86400
 MAX_PAGE_SIZE = 100
 MAX_DETAIL_IDS = 50
+MAX_COMMENTS = 500  # get_comment serves at most this many comments per listing
+MAX_CONVERSATION_PAGE = 25
+MAX_MESSAGE_PAGE = 60
 # Assumed per-partner limit per API (Shopee publishes none): requests/second and burst.
 RATE_PER_SECOND = 10.0
 BURST = 10
@@ -57,6 +75,9 @@ ORDER_LIST = f"{API}/order/get_order_list"
 ORDER_DETAIL = f"{API}/order/get_order_detail"
 RETURN_LIST = f"{API}/returns/get_return_list"
 TOKEN_REFRESH = f"{API}/auth/access_token/get"
+COMMENT_LIST = f"{API}/product/get_comment"
+CONVERSATION_LIST = f"{API}/sellerchat/get_conversation_list"
+MESSAGE_LIST = f"{API}/sellerchat/get_message"
 
 # Fields get_order_detail returns without being asked (the rest need response_optional_fields).
 DEFAULT_DETAIL_FIELDS = (
@@ -178,6 +199,9 @@ class ShopeeSandbox(SandboxApp):
         self.route("GET", ORDER_DETAIL, self.get_order_detail)
         self.route("GET", RETURN_LIST, self.get_return_list)
         self.route("POST", TOKEN_REFRESH, self.refresh_access_token)
+        self.route("GET", COMMENT_LIST, self.get_comment)
+        self.route("GET", CONVERSATION_LIST, self.get_conversation_list)
+        self.route("GET", MESSAGE_LIST, self.get_message)
 
     # -- configuration used by the demo and tests ------------------------------------------------
     def set_rate_scale(self, scale: float) -> None:
@@ -598,6 +622,208 @@ class ShopeeSandbox(SandboxApp):
         page = rows[page_no * size : (page_no + 1) * size]
         more = len(rows) > (page_no + 1) * size
         return self._ok(shop, {"more": more, "return": [self.return_payload(o, r) for r, o in page]})
+
+    # -- product comments ------------------------------------------------------------------------
+    def comment_payload(self, review: Review, now: datetime) -> dict:
+        c = review.order.customer
+        payload = {
+            "order_sn": self._sn(review.order),
+            "comment_id": str(review.review_id),
+            "comment": review.text,
+            "buyer_username": f"{c.first_name}{c.last_name}{c.customer_id % 1000}".lower(),
+            "item_id": review.line.product.product_id,
+            "model_id": 0,  # deprecated by Shopee: always 0, model_id_list replaces it
+            "model_id_list": [review.line.product.variant_id],
+            "rating_star": review.rating,
+            "editable": "EDITABLE" if now - review.created_at < timedelta(days=30) else "EXPIRED",
+            "hidden": False,
+            "create_time": _unix(review.created_at),
+            "media": {"image_url_list": [], "video_url_list": []},
+        }
+        if review.reply_at is not None and review.reply_at <= now:
+            payload["comment_reply"] = {
+                "reply": "Thank you for your feedback!",
+                "hidden": False,
+                "create_time": _unix(review.reply_at),
+            }
+        return payload
+
+    def get_comment(self, request: Request) -> Response:
+        shop, denied = self._gate(request, COMMENT_LIST)
+        if denied is not None:
+            return denied
+        assert shop is not None
+        q = request.query
+        size = self._page_size(q)
+        if size is None:
+            return self._error(400, "error_param", f"page_size must be between 1 and {MAX_PAGE_SIZE}.")
+        try:
+            offset = int(base64.urlsafe_b64decode(q["cursor"].encode())) if q.get("cursor") else 0
+        except ValueError:
+            return self._error(400, "error_param", "Invalid cursor.")
+        now = self.clock.now()
+        rows = [r for r in self.data.all_reviews(shop.shop_id) if r.created_at <= now]
+        if q.get("item_id"):
+            rows = [r for r in rows if str(r.line.product.product_id) == q["item_id"]]
+        if q.get("comment_id"):
+            rows = [r for r in rows if str(r.review_id) == q["comment_id"]]
+        rows.sort(key=lambda r: (r.created_at, r.review_id), reverse=True)
+        served = rows[:MAX_COMMENTS]
+        page = served[offset : offset + size]
+        # beyond the 500th comment Shopee still says `more`, with nothing more to give
+        more = offset + size < len(served) or len(rows) > MAX_COMMENTS
+        cursor = base64.urlsafe_b64encode(str(offset + size).encode()).decode() if more else ""
+        return self._ok(
+            shop,
+            {"more": more, "next_cursor": cursor, "item_comment_list": [self.comment_payload(r, now) for r in page]},
+        )
+
+    # -- seller chat -------------------------------------------------------------------------------
+    @staticmethod
+    def _nano(message: ChatMessage) -> int:
+        """Shopee chat times are nanoseconds; the sandbox keeps them unique per message."""
+        return _unix(message.created_at) * 10**9 + (message.message_id % 999_983) * 1000
+
+    def _chat_user(self, shop: SandboxShop) -> int:
+        """The seller's own chat user id (distinct from the numeric shop_id)."""
+        return 1_000_000_000 + shop_number(shop.shop_id) % 10**9
+
+    def _chats(self, shop: SandboxShop, now: datetime) -> list[tuple[int, Conversation, tuple[ChatMessage, ...]]]:
+        """(last message nano, conversation, visible messages) of every conversation visible at now."""
+        rows = []
+        for chat in self.data.all_conversations(shop.shop_id):
+            visible = chat.visible(now)
+            if visible:
+                rows.append((self._nano(visible[-1]), chat, visible))
+        return rows
+
+    def message_payload(self, shop: SandboxShop, chat: Conversation, message: ChatMessage) -> dict:
+        buyer = chat.buyer.customer_id - 9_000_000_000
+        from_buyer = message.sender == "buyer"
+        shop_num = shop_number(shop.shop_id)
+        return {
+            "message_id": str(message.message_id),
+            "message_type": "text",
+            "from_id": buyer if from_buyer else self._chat_user(shop),
+            "from_shop_id": 0 if from_buyer else shop_num,
+            "to_id": self._chat_user(shop) if from_buyer else buyer,
+            "to_shop_id": shop_num if from_buyer else 0,
+            "conversation_id": str(chat.conversation_id),
+            "created_timestamp": _unix(message.created_at),
+            "region": shop.country,
+            "status": "normal",
+            "source": "order" if message is chat.messages[0] else "",
+            "content": {"text": message.text},
+            "source_content": {"order_sn": self._sn(chat.order)} if message is chat.messages[0] else {},
+            "message_option": 0,
+        }
+
+    def conversation_payload(self, shop: SandboxShop, chat: Conversation, visible: tuple[ChatMessage, ...]) -> dict:
+        c = chat.buyer
+        last = visible[-1]
+        latest = self.message_payload(shop, chat, last)
+        answered = any(m.sender == "seller" for m in visible if m.created_at >= last.created_at)
+        return {
+            "conversation_id": str(chat.conversation_id),
+            "to_id": c.customer_id - 9_000_000_000,
+            "to_name": f"{c.first_name}{c.last_name}{c.customer_id % 1000}".lower(),
+            "to_avatar": "",
+            "shop_id": shop_number(shop.shop_id),
+            "unread_count": 0 if answered else sum(1 for m in visible if m.sender == "buyer"),
+            "pinned": False,
+            "mute": False,
+            "last_read_message_id": latest["message_id"],
+            "latest_message_id": latest["message_id"],
+            "latest_message_type": "text",
+            "latest_message_content": {"text": last.text},
+            "latest_message_from_id": latest["from_id"],
+            "last_message_timestamp": self._nano(last),
+            "last_message_option": 0,
+            "max_general_option_hide_time": "",
+        }
+
+    def get_conversation_list(self, request: Request) -> Response:
+        shop, denied = self._gate(request, CONVERSATION_LIST)
+        if denied is not None:
+            return denied
+        assert shop is not None
+        q = request.query
+        direction = q.get("direction", "")
+        if direction not in ("latest", "older") or q.get("type", "all") not in ("all", "unread", "pinned"):
+            return self._error(400, "error_param", "direction must be latest or older; type all, unread or pinned.")
+        try:
+            size = int(q.get("page_size", "25"))
+            cursor = int(q["next_timestamp_nano"]) if q.get("next_timestamp_nano") else None
+        except ValueError:
+            return self._error(400, "error_param", "page_size and next_timestamp_nano must be integers.")
+        if not 1 <= size <= MAX_CONVERSATION_PAGE:
+            return self._error(400, "error_param", f"page_size must be between 1 and {MAX_CONVERSATION_PAGE}.")
+        rows = self._chats(shop, self.clock.now())
+        if q.get("type") == "unread":
+            rows = [r for r in rows if r[2][-1].sender == "buyer"]
+        if q.get("type") == "pinned":
+            rows = []
+        if direction == "older":  # newest first, older than the cursor
+            rows.sort(key=lambda r: r[0], reverse=True)
+            rows = [r for r in rows if cursor is None or r[0] < cursor]
+        else:  # newer than the cursor, oldest first
+            rows.sort(key=lambda r: r[0])
+            rows = [r for r in rows if cursor is None or r[0] > cursor]
+        page, rest = rows[:size], rows[size:]
+        last = page[-1] if page else None
+        return self._ok(
+            shop,
+            {
+                "conversations": [self.conversation_payload(shop, chat, visible) for _, chat, visible in page],
+                "page_result": {
+                    "page_size": len(page),
+                    "next_cursor": {
+                        "next_message_time_nano": str(last[0]) if rest and last else "",
+                        "conversation_id": str(last[1].conversation_id) if rest and last else "",
+                    },
+                    "more": bool(rest),
+                },
+            },
+        )
+
+    def get_message(self, request: Request) -> Response:
+        shop, denied = self._gate(request, MESSAGE_LIST)
+        if denied is not None:
+            return denied
+        assert shop is not None
+        q = request.query
+        try:
+            size = int(q.get("page_size", "25"))
+        except ValueError:
+            size = 0
+        if not 1 <= size <= MAX_MESSAGE_PAGE:
+            return self._error(400, "error_param", f"page_size must be between 1 and {MAX_MESSAGE_PAGE}.")
+        now = self.clock.now()
+        found = next(
+            (r for r in self._chats(shop, now) if str(r[1].conversation_id) == q.get("conversation_id", "")), None
+        )
+        if found is None:
+            return self._error(400, "error_not_found", "Conversation not found.")
+        _, chat, visible = found
+        newest_first = sorted(visible, key=lambda m: m.message_id, reverse=True)
+        if q.get("offset"):
+            try:
+                after = int(q["offset"])
+            except ValueError:
+                return self._error(400, "error_param", "Invalid offset.")
+            newest_first = [m for m in newest_first if m.message_id < after]
+        page, rest = newest_first[:size], newest_first[size:]
+        return self._ok(
+            shop,
+            {
+                "messages": [self.message_payload(shop, chat, m) for m in page],
+                "page_result": {
+                    "page_size": len(page),
+                    "next_offset": str(page[-1].message_id) if rest else "",
+                    "more": bool(rest),
+                },
+            },
+        )
 
     def refresh_access_token(self, request: Request) -> Response:
         _, denied = self._common(request, TOKEN_REFRESH, shop_level=False)

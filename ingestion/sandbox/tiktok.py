@@ -1,4 +1,4 @@
-"""Sandbox of the TikTok Shop Partner API (202309 generation): orders, returns, shop and LIVE analytics.
+"""Sandbox of the TikTok Shop Partner API (202309 generation): orders, returns, analytics, customer service.
 
 What a client must cope with, reproduced: HMAC-SHA256 request signatures over path + sorted query + raw
 body (a wrong one is code 106001 with HTTP 200), request timestamps checked against the real clock (more
@@ -36,6 +36,7 @@ from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
 from ingestion.clients.tiktok import (
+    CS_CONVERSATIONS_PATH,
     LIVE_SESSIONS_PATH,
     ORDERS_PATH,
     RETURNS_PATH,
@@ -45,6 +46,8 @@ from ingestion.clients.tiktok import (
 )
 from ingestion.sandbox.generator import (
     ZERO_DECIMAL_CURRENCIES,
+    ChatMessage,
+    Conversation,
     LiveSession,
     Order,
     Refund,
@@ -62,6 +65,7 @@ REFRESH_TOKEN_SECONDS = 365 * 86400
 QPS = 50.0  # per shop and API; TikTok's starting figure, "dynamic" in reality
 TIMESTAMP_SKEW_SECONDS = 300
 MAX_PAGE_SIZE = 100
+MAX_CS_PAGE_SIZE = 20  # customer service lists (unverified; the SDKs default to 10)
 MAX_ANALYTICS_DAYS = 31  # unverified: no limit is documented in the material we have; this one is enforced
 
 RATE_LIMITED = 36009002
@@ -206,6 +210,8 @@ class TikTokSandbox(SandboxApp):
         self.route("POST", RETURNS_PATH, self.search_returns)
         self.route("GET", SHOP_PERFORMANCE_PATH, self.shop_performance)
         self.route("GET", LIVE_SESSIONS_PATH, self.live_sessions)
+        self.route("GET", CS_CONVERSATIONS_PATH, self.cs_conversations)
+        self.route("GET", CS_CONVERSATIONS_PATH + "/(?P<conversation_id>[^/]+)/messages", self.cs_messages)
 
     # -- tokens: signed by the sandbox, so they survive a restart ---------------------------------
     def _mint(self, kind: str, shop_id: str, lifetime: int) -> str:
@@ -280,6 +286,7 @@ class TikTokSandbox(SandboxApp):
                     "seller.order.info",
                     "seller.return_refund.basic",
                     "data.shop_analytics.public.read",
+                    "seller.customer_service",
                 ],
             }
         )
@@ -838,6 +845,112 @@ class TikTokSandbox(SandboxApp):
                 "live_stream_sessions": page,
                 "next_page_token": self._encode_cursor({"q": query_key, "o": offset + size}) if more else "",
                 "total_count": len(rows),
+            },
+        )
+
+    # -- customer service --------------------------------------------------------------------------
+    def _cs_user(self, shop_id: str, role: str, chat: Conversation) -> dict:
+        if role == "BUYER":
+            c = chat.buyer
+            return {
+                "role": "BUYER",
+                "user_id": str(7_000_000_000_000_000_000 + c.customer_id),
+                "im_user_id": str(8_000_000_000_000_000_000 + c.customer_id),
+                "nickname": f"{c.first_name} {c.last_name[0]}.",
+                "avatar": "",
+            }
+        shop = self.shops[shop_id]
+        return {
+            "role": role,
+            "user_id": "",
+            "im_user_id": str(8_100_000_000_000_000_000 + int(hashlib.sha256(shop_id.encode()).hexdigest()[:8], 16)),
+            "nickname": shop.name,
+            "avatar": "",
+        }
+
+    def cs_message(self, shop_id: str, chat: Conversation, message: ChatMessage) -> dict:
+        # the seller's first message in a chat is the shop's notice; its answers come from an agent
+        role = "BUYER" if message.sender == "buyer" else ("SHOP" if message is chat.messages[0] else "CUSTOMER_SERVICE")
+        return {
+            "id": str(message.message_id),
+            "type": "TEXT",
+            "content": json.dumps({"content": message.text}),
+            "sender": self._cs_user(shop_id, role, chat),
+            "create_time": _epoch(message.created_at),
+            "is_visible": True,
+        }
+
+    def _cs_chats(self, shop_id: str, now: datetime) -> list[tuple[int, int, Conversation, tuple[ChatMessage, ...]]]:
+        """(latest message time, id, conversation, visible messages), newest latest message first."""
+        rows = []
+        for chat in self.data.all_conversations(shop_id):
+            visible = chat.visible(now)
+            if visible:
+                rows.append((_epoch(visible[-1].created_at), chat.conversation_id, chat, visible))
+        rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+        return rows  # type: ignore[return-value]
+
+    def cs_conversations(self, request: Request) -> Response:
+        shop_id, denied = self._gate(request)
+        if denied is not None:
+            return denied
+        assert shop_id is not None
+        listing = self._list_params(request, 10)
+        if isinstance(listing, Response):
+            return listing
+        size, cursor = listing
+        if size > MAX_CS_PAGE_SIZE:
+            return self._error(PARAM_ERROR, f"Invalid param: page_size must be between 1 and {MAX_CS_PAGE_SIZE}.")
+        rows = self._cs_chats(shop_id, self.clock.now())
+        if cursor is not None:
+            after = (int(cursor["a"][0]), int(cursor["a"][1]))
+            rows = [r for r in rows if (r[0], r[1]) < after]
+        page, rest = rows[:size], rows[size:]
+        conversations = []
+        for _, _, chat, visible in page:
+            conversations.append(
+                {
+                    "id": str(chat.conversation_id),
+                    "participant_count": 2,
+                    "unread_count": 0 if visible[-1].sender == "seller" else 1,
+                    "create_time": _epoch(visible[0].created_at),
+                    "can_send_message": True,
+                    "participants": [
+                        self._cs_user(shop_id, "BUYER", chat),
+                        self._cs_user(shop_id, "SHOP", chat),
+                    ],
+                    "latest_message": self.cs_message(shop_id, chat, visible[-1]),
+                }
+            )
+        token = self._encode_cursor({"q": "cs", "a": [page[-1][0], page[-1][1]]}) if rest else ""
+        return self._ok(shop_id, {"conversations": conversations, "next_page_token": token})
+
+    def cs_messages(self, request: Request) -> Response:
+        shop_id, denied = self._gate(request)
+        if denied is not None:
+            return denied
+        assert shop_id is not None
+        listing = self._list_params(request, 10)
+        if isinstance(listing, Response):
+            return listing
+        size, cursor = listing
+        if size > MAX_CS_PAGE_SIZE:
+            return self._error(PARAM_ERROR, f"Invalid param: page_size must be between 1 and {MAX_CS_PAGE_SIZE}.")
+        wanted = request.params.get("conversation_id", "")
+        found = next((r for r in self._cs_chats(shop_id, self.clock.now()) if str(r[1]) == wanted), None)
+        if found is None:
+            return self._error(PARAM_ERROR, "Invalid param: the conversation does not exist in this shop.")
+        _, _, chat, visible = found
+        ordered = list(visible) if request.query.get("sort_order", "DESC") == "ASC" else list(reversed(visible))
+        offset = int(cursor.get("o", 0)) if cursor is not None else 0
+        page = ordered[offset : offset + size]
+        more = offset + size < len(ordered)
+        return self._ok(
+            shop_id,
+            {
+                "messages": [self.cs_message(shop_id, chat, m) for m in page],
+                "next_page_token": self._encode_cursor({"q": f"msg:{wanted}", "o": offset + size}) if more else "",
+                "unsupported_msg_tips": "",
             },
         )
 

@@ -425,3 +425,139 @@ def test_the_sandbox_store_entry_configures_a_working_client(lake, sync_log, tmp
         assert stored.refresh_token != env["SHOPEE_REFRESH_TOKEN_SHOPEE_SG"]
     finally:
         sb.server.stop()
+
+
+# -- reviews and buyer chats ----------------------------------------------------------------------
+def review_ids(data: SandboxData, window: Window, now: datetime) -> tuple[set[str], set[str]]:
+    """Comments written in the window, and those written or replied to in it (as visible at now)."""
+    written, touched = set(), set()
+    for r in data.all_reviews(SHOP.shop_id):
+        if r.created_at > now:
+            continue
+        if window.start <= r.created_at < window.end:
+            written.add(str(r.review_id))
+        if window.start <= r.updated_at(now) < window.end or str(r.review_id) in written:
+            touched.add(str(r.review_id))
+    return written, touched
+
+
+def test_reviews_page_newest_first_until_the_window_start(sandbox, lake, sync_log, tmp_path):
+    window = Window(utc(2026, 3, 1), NOW)
+    c = client(sandbox, token(sandbox, tmp_path))
+    result = sync(c, window, lake, sync_log, entity="reviews")
+    assert result.ok, result.attempt.error_message
+    written, touched = review_ids(sandbox.app.data, window, NOW)
+    assert len(written) > 150 and result.attempt.pages == len(sandbox.statuses("get_comment")) >= 2
+    rows = lake.read("shopee", "reviews").to_pylist()
+    assert written <= {r["_record_id"] for r in rows} <= touched and len(rows) == len({r["_record_id"] for r in rows})
+    by_id = {str(r.review_id): r for r in sandbox.app.data.all_reviews(SHOP.shop_id)}
+    for row in rows:
+        payload, review = json.loads(row["_payload"]), by_id[row["_record_id"]]
+        assert (payload["rating_star"], payload["item_id"], payload["order_sn"]) == (
+            review.rating,
+            review.line.product.product_id,
+            order_sn(review.order),
+        )
+        assert row["_record_updated_at"] == review.updated_at(NOW)  # a seller reply is a newer version
+    # a short window reads one page only: the listing is newest first
+    before = len(sandbox.statuses("get_comment"))
+    assert sync(c, ONE_SLICE, lake, sync_log, entity="reviews").ok
+    assert len(sandbox.statuses("get_comment")) - before == 1
+
+
+def test_a_window_beyond_the_500_newest_comments_is_window_rejected(lake, sync_log, tmp_path):
+    data = SandboxData.generate(7, date(2025, 6, 1), date(2026, 5, 31), (SHOP,))
+    sb = start(data, SandboxClock(NOW))
+    try:
+        assert len(data.all_reviews(SHOP.shop_id)) > 500
+        c = client(sb, token(sb, tmp_path))
+        result = sync(c, Window(utc(2025, 6, 1), NOW), lake, sync_log, entity="reviews")
+        assert (result.attempt.status, result.attempt.error_class) == ("failed", "window_rejected")
+        assert "500 comments" in result.attempt.error_message
+        assert sync(c, Window(NOW - timedelta(days=30), NOW), lake, sync_log, entity="reviews").ok
+    finally:
+        sb.server.stop()
+
+
+def chats_in(data: SandboxData, window: Window, now: datetime) -> dict[str, object]:
+    """Conversations with a visible message at or after the window start (the listing reads them all)."""
+    return {
+        str(c.conversation_id): c
+        for c in data.all_conversations(SHOP.shop_id)
+        if c.visible(now) and c.visible(now)[-1].created_at >= window.start
+    }
+
+
+def test_conversations_land_whole_with_every_message(sandbox, lake, sync_log, tmp_path):
+    window = Window(utc(2026, 3, 1), NOW)
+    c = ShopeeClient(
+        sandbox.url, PARTNER_ID, PARTNER_KEY, SHOP_NUM, token(sandbox, tmp_path), retry=FAST_RETRY,
+        clock=sandbox.clock.now, rate_scale=50, message_page_size=2,
+    )  # fmt: skip
+    result = sync(c, window, lake, sync_log, entity="conversations")
+    assert result.ok, result.attempt.error_message
+    expected = chats_in(sandbox.app.data, window, NOW)
+    assert len(expected) > 100 and result.attempt.pages == len(sandbox.statuses("get_conversation_list")) > 4
+    assert len(sandbox.statuses("get_message")) > len(expected)  # two messages a page: conversations page too
+    rows = lake.read("shopee", "conversations").to_pylist()
+    assert sorted(r["_record_id"] for r in rows) == sorted(expected)
+    buyer_texts = 0
+    for row in rows:
+        payload, chat = json.loads(row["_payload"]), expected[row["_record_id"]]
+        visible = chat.visible(NOW)
+        assert sorted(int(m["message_id"]) for m in payload["messages"]) == [m.message_id for m in visible]
+        assert row["_record_updated_at"] == visible[-1].created_at
+        assert payload["conversation"]["to_id"] == chat.buyer.customer_id - 9_000_000_000
+        buyer_texts += any(chat.buyer.first_name in m["content"]["text"] for m in payload["messages"])
+    assert buyer_texts > 0  # the raw lake holds what the API sends, personal data included; staging drops it
+
+
+def test_a_late_reply_makes_a_newer_version_of_the_conversation(sandbox, lake, sync_log, tmp_path):
+    chat = next(
+        c
+        for c in sandbox.app.data.all_conversations(SHOP.shop_id)
+        if c.first_reply_at is not None and (c.first_reply_at - c.started_at) > timedelta(hours=24)
+    )
+    before = chat.started_at + timedelta(hours=1)
+    sandbox.clock.set(before)
+    now = [before]
+    t = token(sandbox, tmp_path, clock=lambda: now[0])
+    c = client(sandbox, t, clock=lambda: now[0])
+    assert sync(c, Window(before - timedelta(days=1), before), lake, sync_log, entity="conversations").ok
+    first = json.loads(next(r for r in payloads_of(lake) if r[0] == str(chat.conversation_id))[1])
+    assert {m["from_shop_id"] for m in first["messages"]} == {0}  # only the buyer has spoken
+    now[0] = chat.first_reply_at + timedelta(hours=1)
+    sandbox.clock.set(now[0])
+    assert sync(c, Window(now[0] - timedelta(days=1), now[0]), lake, sync_log, entity="conversations").ok
+    versions = [(u, json.loads(p)) for i, p, u in payloads_of(lake, with_time=True) if i == str(chat.conversation_id)]
+    assert len(versions) == 2
+    latest = max(versions, key=lambda v: v[0])[1]
+    assert SHOP_NUM in {m["from_shop_id"] for m in latest["messages"]}  # the reply is in the newer version
+
+
+def payloads_of(lake, with_time: bool = False) -> list[tuple]:
+    rows = lake.read("shopee", "conversations").to_pylist()
+    if with_time:
+        return [(r["_record_id"], r["_payload"], r["_record_updated_at"]) for r in rows]
+    return [(r["_record_id"], r["_payload"]) for r in rows]
+
+
+def test_chat_calls_are_re_signed_on_retry_and_faults_are_retried(sandbox, lake, sync_log, tmp_path):
+    t = token(sandbox, tmp_path)
+    t.get()
+    ticks = []
+
+    def clock() -> datetime:  # a new timestamp for every signature
+        ticks.append(1)
+        return NOW + timedelta(seconds=len(ticks))
+
+    faults = sandbox.app.faults[SHOP.shop_id]
+    faults.throttle_next, faults.server_error_next, faults.drop_next = 1, 1, 1
+    result = sync(client(sandbox, t, clock=clock), ONE_SLICE, lake, sync_log, entity="conversations")
+    assert result.ok and result.attempt.retries == 3 and result.attempt.throttled == 1
+    api_calls = len(sandbox.statuses("get_conversation_list")) + len(sandbox.statuses("get_message"))
+    assert len(ticks) == api_calls  # every attempt signed afresh, none replayed
+    assert sorted(r[0] for r in payloads_of(lake)) == sorted(chats_in(sandbox.app.data, ONE_SLICE, NOW))
+    faults.token_revoked = True
+    failed = sync(client(sandbox, t), ONE_SLICE, lake, sync_log, entity="reviews")
+    assert (failed.attempt.status, failed.attempt.error_class) == ("failed", "auth_invalid")

@@ -92,6 +92,7 @@ def client(
     secret: str = APP_SECRET,
     cipher: str | None = None,
     page_size: int = 100,
+    cs_page_size: int = 20,
     scale: float = 50.0,
     retry: RetryPolicy = FAST_RETRY,
     wall_clock=time.time,
@@ -106,6 +107,7 @@ def client(
         rate_limit_scale=scale,
         retry=retry,
         page_size=page_size,
+        cs_page_size=cs_page_size,
         wall_clock=wall_clock,
     )
 
@@ -434,3 +436,74 @@ def test_store_entry_and_from_store_sync_every_entity(sandbox, lake, sync_log, t
         assert result.ok and result.attempt.rows > 0, entity
     assert sandbox.app.refresh_calls == 1
     assert tokens.load(f"tiktok-{SHOP.shop_id}").refresh_token != env["TIKTOK_REFRESH_TOKEN_TTS_US"]
+
+
+# -- customer service conversations -----------------------------------------------------------------
+def chats_since(data: SandboxData, start: datetime, now: datetime) -> dict:
+    """Conversations of the shop whose latest visible message is at or after `start`."""
+    return {
+        str(c.conversation_id): c
+        for c in data.all_conversations(SHOP.shop_id)
+        if c.visible(now) and c.visible(now)[-1].created_at >= start
+    }
+
+
+def test_conversations_land_whole_through_both_cursors(sandbox, data, lake, sync_log, tmp_path):
+    result = sync(client(sandbox, tmp_path, cs_page_size=3), "conversations", lake, sync_log)
+    assert result.ok, result.attempt.error_message
+    expected = chats_since(data, WINDOW.start, CLOCK)
+    assert len(expected) > 30 and result.attempt.pages > 10  # three conversations a page
+    message_calls = [p for _, p, _ in sandbox.app.request_log if p.endswith("/messages")]
+    assert len(message_calls) > len(expected)  # conversations with more than 3 messages take two pages
+    landed = payloads(lake, "conversations")
+    assert sorted(landed) == sorted(expected)
+    for conversation_id, payload in landed.items():
+        chat = expected[conversation_id]
+        visible = chat.visible(CLOCK)
+        assert sorted(int(m["id"]) for m in payload["messages"]) == [m.message_id for m in visible]
+        roles = {m["id"]: m["sender"]["role"] for m in payload["messages"]}
+        assert roles[str(visible[0].message_id)] == ("BUYER" if chat.started_by_buyer else "SHOP")
+        buyer = next(p for p in payload["conversation"]["participants"] if p["role"] == "BUYER")
+        assert buyer["user_id"] == str(7_000_000_000_000_000_000 + chat.buyer.customer_id)
+    rows = lake.read("tiktok", "conversations").to_pylist()
+    assert all(r["_record_updated_at"] == expected[r["_record_id"]].visible(CLOCK)[-1].created_at for r in rows)
+
+
+def test_a_late_reply_makes_a_newer_version_of_the_conversation(sandbox, data, lake, sync_log, tmp_path):
+    chat = next(
+        c
+        for c in data.all_conversations(SHOP.shop_id)
+        if c.first_reply_at is not None and c.first_reply_at - c.started_at > timedelta(hours=12)
+    )
+    c = client(sandbox, tmp_path)
+    for at in (chat.started_at + timedelta(hours=1), chat.first_reply_at + timedelta(minutes=5)):
+        sandbox.app.clock.set(at)
+        assert sync(c, "conversations", lake, sync_log, window=Window(at - timedelta(days=1), at)).ok
+    versions = [
+        (r["_record_updated_at"], json.loads(r["_payload"]))
+        for r in lake.read("tiktok", "conversations").to_pylist()
+        if r["_record_id"] == str(chat.conversation_id)
+    ]
+    assert len(versions) == 2
+    (old_at, old), (new_at, new) = sorted(versions, key=lambda v: v[0])
+    assert old_at < new_at and {m["sender"]["role"] for m in old["messages"]} == {"BUYER"}
+    assert new_at == chat.first_reply_at and "CUSTOMER_SERVICE" in {m["sender"]["role"] for m in new["messages"]}
+
+
+def test_conversation_calls_are_signed_over_their_own_path_and_re_signed_on_retry(sandbox, lake, sync_log, tmp_path):
+    refused = sync(client(sandbox, tmp_path, secret="not-the-secret"), "conversations", lake, sync_log)
+    assert (refused.attempt.status, refused.attempt.error_class) == ("failed", "auth_invalid")
+    stamps: list[float] = []
+
+    def wall_clock() -> float:
+        stamps.append(time.time())
+        return stamps[-1]
+
+    faults = sandbox.app.faults[SHOP.shop_id]
+    faults.throttle_next, faults.server_error_next, faults.malformed_next = 1, 1, 1
+    logged = len(sandbox.app.request_log)
+    result = sync(client(sandbox, tmp_path, wall_clock=wall_clock), "conversations", lake, sync_log)
+    assert result.ok and result.attempt.retries == 3 and result.attempt.throttled == 1
+    cs_calls = [s for _, p, s in sandbox.app.request_log[logged:] if p.startswith("/customer_service/")]
+    assert len(stamps) == len(cs_calls) and {429, 500} <= set(cs_calls)  # one fresh signature per attempt
+    assert sorted(payloads(lake, "conversations")) == sorted(chats_since(sandbox.app.data, WINDOW.start, CLOCK))

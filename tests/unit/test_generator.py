@@ -68,3 +68,37 @@ def test_ads_traffic_and_live_streams_agree_with_the_orders():
     during = [o for o in data.orders_on("tts-us", live_day) if data.live_session_of(o, [session]) and o.counts_in_kpis]
     assert session.gmv == sum((o.subtotal for o in during), Decimal("0"))
     assert all(data.content_type(o) == "LIVE" for o in during)
+
+
+def test_reviews_and_conversations_follow_the_orders_and_are_reproducible():
+    from datetime import UTC, datetime
+
+    data = SandboxData.generate(5, date(2026, 3, 1), date(2026, 4, 30))
+    again = SandboxData.generate(5, date(2026, 3, 15), date(2026, 4, 30))
+    day = date(2026, 4, 20)
+    assert data.reviews("shopee-sg", day) and data.reviews("shopee-sg", day) == again.reviews("shopee-sg", day)
+    reviews = data.all_reviews("shopee-sg")
+    assert len({r.review_id for r in reviews}) == len(reviews)
+    assert all(r.order.counts_in_kpis and r.created_at > r.order.fulfilled_at for r in reviews)
+    assert {r.rating for r in reviews} == {1, 2, 3, 4, 5}
+    refunded = [
+        r for r in reviews if any(rl.line_item_id == r.line.line_item_id for f in r.order.refunds for rl in f.lines)
+    ]
+    happy = [r for r in reviews if r not in refunded]
+    # refunded items are reviewed far more negatively
+    assert sum(r.is_negative for r in refunded) / len(refunded) > 3 * sum(r.is_negative for r in happy) / len(happy)
+
+    chats = data.all_conversations("tts-us")
+    assert len({c.conversation_id for c in chats}) == len(chats)
+    for chat in chats:
+        times = [m.created_at for m in chat.messages]
+        assert times == sorted(times) and chat.started_at >= chat.order.created_at
+        if chat.first_reply_at is not None:
+            assert chat.first_reply_at > chat.started_at
+    assert any(not c.started_by_buyer for c in chats)
+    assert any(c.started_by_buyer and c.first_reply_at is None for c in chats)
+    hours = sorted((c.first_reply_at - c.started_at).total_seconds() / 3600 for c in chats if c.first_reply_at)
+    assert 1 < hours[len(hours) // 2] < 8 and hours[-1] > 24  # a median of hours, a tail past a day
+    # what a platform shows at a moment: messages up to then
+    clock = datetime(2026, 4, 1, tzinfo=UTC)
+    assert all(m.created_at <= clock for c in chats for m in c.visible(clock))
