@@ -157,7 +157,9 @@ def paid_at(order: Order) -> datetime:
     return order.paid_at
 
 
-def daily_extras(data: SandboxData, clock: datetime, ads_since: date | None = None) -> dict[tuple[str, date], DayExtras]:
+def daily_extras(
+    data: SandboxData, clock: datetime, ads_since: date | None = None
+) -> dict[tuple[str, date], DayExtras]:
     out: dict[tuple[str, date], DayExtras] = defaultdict(DayExtras)
     for shop in data.shops:
         tz = ZoneInfo(shop.timezone)

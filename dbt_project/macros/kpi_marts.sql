@@ -48,6 +48,20 @@
     from {{ periods }} as periods
 {%- endmacro %}
 
+{#- First-response percentiles of answered buyer conversations per group: `keys` are (name,
+    expression) pairs over int_buyer_conversations (alias conversations) and dim_stores (stores). -#}
+{% macro kpi_response_percentiles(keys) -%}
+    select
+        {% for name, expression in keys %}{{ expression }} as {{ name }},
+        {% endfor -%}
+        percentile_cont(0.5) within group (order by conversations.first_response_hours) as first_response_hours_median,
+        percentile_cont(0.9) within group (order by conversations.first_response_hours) as first_response_hours_p90
+    from {{ ref('int_buyer_conversations') }} as conversations
+    inner join {{ ref('dim_stores') }} as stores on stores.store_id = conversations.store_id
+    where conversations.first_response_hours is not null
+    group by {% for name, expression in keys %}{{ expression }}{% if not loop.last %}, {% endif %}{% endfor %}
+{%- endmacro %}
+
 {% macro kpi_store_period(period) -%}
 {%- set measures = kpi_columns('store', 'store', ['measure']) -%}
 {%- set snapshots = kpi_columns('store', 'store', ['snapshot']) -%}
@@ -106,6 +120,13 @@ sku_counts as (
     {{ kpi_sku_counts('periods') }}
 ),
 
+responses as (
+    {{ kpi_response_percentiles([
+        ('store_id', 'conversations.store_id'),
+        ('period_start', period_start(period, 'conversations.message_date')),
+    ]) }}
+),
+
 kpis as (
     select
         periods.store_id,
@@ -122,9 +143,12 @@ kpis as (
         {% for column in measures + snapshots %}periods.{{ column }},
         {% endfor -%}
         {{ kpi_ratio_columns('store', 'store', prefix='periods.') | join(',\n        ') }},
-        {{ kpi_special_columns('periods', 'sku_counts') }}
+        {{ kpi_special_columns('periods', 'sku_counts') }},
+        responses.first_response_hours_median,
+        responses.first_response_hours_p90
     from periods
     left join sku_counts on sku_counts.store_id = periods.store_id and sku_counts.period_start = periods.period_start
+    left join responses on responses.store_id = periods.store_id and responses.period_start = periods.period_start
 )
 
 select
@@ -164,21 +188,31 @@ sums as (
         {{ kpi_aggregates('rollup', 'rollup', ['measure', 'snapshot']) | join(',\n        ') }}
     from days
     group by {{ dimension }}, kpi_date, reporting_currency_code
+),
+
+responses as (
+    {{ kpi_response_percentiles([
+        (dimension, 'stores.' ~ dimension),
+        ('kpi_date', 'conversations.message_date'),
+    ]) }}
 )
 
 select
-    {{ dimension }},
-    kpi_date,
-    stores,
-    is_complete_day,
-    is_refund_cohort_mature,
-    reporting_currency_code,
-    {% for column in measures %}{{ column }},
+    sums.{{ dimension }},
+    sums.kpi_date,
+    sums.stores,
+    sums.is_complete_day,
+    sums.is_refund_cohort_mature,
+    sums.reporting_currency_code,
+    {% for column in measures %}sums.{{ column }},
     {% endfor -%}
-    {{ kpi_ratio_columns('rollup', 'rollup') | join(',\n    ') }},
+    {{ kpi_ratio_columns('rollup', 'rollup', prefix='sums.') | join(',\n    ') }},
     case
-        when fulfillable_units is not null then {{ kpi_ratio('units', 'units + fulfillable_units') }}
+        when sums.fulfillable_units is not null then {{ kpi_ratio('sums.units', 'sums.units + sums.fulfillable_units') }}
     end as sell_through_rate,
-    {{ kpi_ratio('cogs_reporting', 'avg_inventory_value_at_cost') }} as inventory_turnover
+    {{ kpi_ratio('sums.cogs_reporting', 'sums.avg_inventory_value_at_cost') }} as inventory_turnover,
+    responses.first_response_hours_median,
+    responses.first_response_hours_p90
 from sums
+left join responses on responses.{{ dimension }} = sums.{{ dimension }} and responses.kpi_date = sums.kpi_date
 {%- endmacro %}

@@ -20,6 +20,7 @@ import pytest
 
 from ingestion.sandbox.generator import DEMO_SHOPS, Brushing
 from tests.kpi_oracle import daily_extras, daily_kpis, rate_to
+from tests.service_oracle import conversation_response_hours, daily_reviews
 
 pytestmark = pytest.mark.e2e
 
@@ -104,6 +105,7 @@ def test_every_platform_reconciles_from_raw_to_kpi_daily(settings, all_platforms
             day += timedelta(days=1)
     assert checked > 60
     _assert_catalog_kpis_match_the_generator(rows, sandbox.data)
+    _assert_service_kpis_match_the_generator(rows, sandbox.data)
 
     # One store-day by hand from the raw lake: Amazon US orders placed that local day (not cancelled),
     # and its Sponsored Products spend, as landed, equal the mart's row.
@@ -200,6 +202,43 @@ def _assert_catalog_kpis_match_the_generator(rows, data) -> None:
             checked += 1
             day += timedelta(days=1)
     assert checked > 40 and ship_days > 20
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """Continuous percentile (linear interpolation), as SQL's percentile_cont."""
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _assert_service_kpis_match_the_generator(rows, data) -> None:
+    """Negative reviews (Shopee) and buyer conversations with their first-response median and p90
+    (Shopee, TikTok), per store-day, exactly as the generator wrote them."""
+    days = [START + timedelta(days=i) for i in range((END - START).days + 1)]
+    reviewed = conversed = 0
+    for day, exp in daily_reviews(data, "shopee-sg", CLOCK, days).items():
+        row = rows[("shopee-sg", day)]
+        assert (row["reviews"], row["negative_reviews"]) == (exp.reviews, exp.negative), day
+        assert row["negative_review_rate"] == pytest.approx(exp.negative_rate), day
+        reviewed += exp.reviews
+    for store in ("shopee-sg", "tts-uk"):
+        by_day: dict = {}
+        for conversation in conversation_response_hours(data, store, CLOCK, days).values():
+            by_day.setdefault(conversation.message_date, []).append(conversation.first_response_hours)
+        for day in days:
+            hours = by_day.get(day, [])
+            row = rows[(store, day)]
+            answered = [h for h in hours if h is not None]
+            assert row["conversations"] == len(hours), (store, day)
+            if answered:
+                assert row["first_response_hours_median"] == pytest.approx(_percentile(answered, 0.5)), (store, day)
+                assert row["first_response_hours_p90"] == pytest.approx(_percentile(answered, 0.9)), (store, day)
+            else:
+                assert row["first_response_hours_median"] is None, (store, day)
+            conversed += len(hours)
+    assert reviewed > 20 and conversed > 20
 
 
 def _assert_no_buyer_pii_in_marts(warehouse, data) -> None:

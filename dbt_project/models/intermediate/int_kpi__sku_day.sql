@@ -140,7 +140,20 @@ unit_costs as (
         on costs.sku = inventory.sku and costs.valid_from <= inventory.kpi_date
 ),
 
+reviews as (
+    select
+        store_id,
+        coalesce(sku, '(none)') as sku,
+        review_date as kpi_date,
+        count(*) as reviews,
+        sum(case when is_negative then 1 else 0 end) as negative_reviews
+    from {{ ref('int_reviews') }}
+    group by store_id, coalesce(sku, '(none)'), review_date
+),
+
 keys as (
+    select store_id, sku, kpi_date from reviews
+    union
     select store_id, sku, kpi_date from sales
     union
     select store_id, sku, kpi_date from refunds
@@ -184,6 +197,8 @@ joined as (
         case when traffic.sessions is not null then coalesce(sales.units, 0) else 0 end as units_with_sessions,
         coalesce(traffic.buy_box_page_views, 0) as buy_box_page_views,
         coalesce(traffic.page_views, 0) as asin_page_views,
+        coalesce(reviews.reviews, 0) as reviews,
+        coalesce(reviews.negative_reviews, 0) as negative_reviews,
         inventory.fulfillable_quantity as fulfillable_units,
         inventory.inbound_quantity as inbound_units,
         inventory.fulfillable_quantity + inventory.inbound_quantity as inventory_position_units,
@@ -222,6 +237,7 @@ joined as (
     left join traffic on traffic.store_id = keys.store_id and traffic.sku = keys.sku and traffic.kpi_date = keys.kpi_date
     left join inventory
         on inventory.store_id = keys.store_id and inventory.sku = keys.sku and inventory.kpi_date = keys.kpi_date
+    left join reviews on reviews.store_id = keys.store_id and reviews.sku = keys.sku and reviews.kpi_date = keys.kpi_date
     left join pace on pace.store_id = keys.store_id and pace.sku = keys.sku and pace.kpi_date = keys.kpi_date
     left join unit_costs as costs
         on

@@ -142,6 +142,37 @@ skus as (
     group by store_id, kpi_date
 ),
 
+reviews as (
+    select
+        store_id,
+        review_date as kpi_date,
+        count(*) as reviews,
+        sum(case when is_negative then 1 else 0 end) as negative_reviews
+    from {{ ref('int_reviews') }}
+    group by store_id, review_date
+),
+
+conversations as (
+    -- the 24-hour reply is judged once 24 hours have passed by the newest synced data
+    select
+        conversations.store_id,
+        conversations.message_date as kpi_date,
+        count(*) as conversations,
+        sum(
+            case when {{ add_hours(24, 'conversations.first_buyer_message_at') }} <= data_through.orders_complete_through then 1 else 0 end
+        ) as conversations_due_24h,
+        sum(
+            case
+                when {{ add_hours(24, 'conversations.first_buyer_message_at') }} <= data_through.orders_complete_through
+                    and conversations.first_response_hours <= 24 then 1
+                else 0
+            end
+        ) as conversations_replied_24h
+    from {{ ref('int_buyer_conversations') }} as conversations
+    left join data_through on data_through.store_id = conversations.store_id
+    group by conversations.store_id, conversations.message_date
+),
+
 traffic as (
     select store_id, report_date as kpi_date, sessions, page_views, cast(null as decimal(18, 2)) as platform_gmv,
         cast(null as decimal(18, 2)) as live_gmv
@@ -178,6 +209,10 @@ activity as (
     select store_id, kpi_date from skus
     union all
     select store_id, kpi_date from live
+    union all
+    select store_id, kpi_date from reviews
+    union all
+    select store_id, kpi_date from conversations
 ),
 
 bounds as (
@@ -273,6 +308,11 @@ joined as (
         skus.inventory_value_at_cost,
         skus.inventory_value_at_cost_reporting,
         skus.restock_units,
+        coalesce(reviews.reviews, 0) as reviews,
+        coalesce(reviews.negative_reviews, 0) as negative_reviews,
+        coalesce(conversations.conversations, 0) as conversations,
+        coalesce(conversations.conversations_due_24h, 0) as conversations_due_24h,
+        coalesce(conversations.conversations_replied_24h, 0) as conversations_replied_24h,
         coalesce(traffic.platform_gmv, 0) as platform_gmv,
         coalesce(traffic.platform_gmv, 0) * fx.rate_to_reporting as platform_gmv_reporting,
         coalesce(traffic.live_gmv, 0) as live_gmv,
@@ -297,6 +337,8 @@ joined as (
     left join skus on skus.store_id = spine.store_id and skus.kpi_date = spine.kpi_date
     left join traffic on traffic.store_id = spine.store_id and traffic.kpi_date = spine.kpi_date
     left join live on live.store_id = spine.store_id and live.kpi_date = spine.kpi_date
+    left join reviews on reviews.store_id = spine.store_id and reviews.kpi_date = spine.kpi_date
+    left join conversations on conversations.store_id = spine.store_id and conversations.kpi_date = spine.kpi_date
 )
 
 select

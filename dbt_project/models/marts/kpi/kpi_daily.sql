@@ -15,6 +15,13 @@ days as (
 
 sku_counts as (
     {{ kpi_sku_counts('days') }}
+),
+
+responses as (
+    {{ kpi_response_percentiles([
+        ('store_id', 'conversations.store_id'),
+        ('kpi_date', 'conversations.message_date'),
+    ]) }}
 )
 
 select
@@ -30,6 +37,9 @@ select
     {% for column in columns %}days.{{ column }},
     {% endfor -%}
     {{ kpi_ratio_columns('store', 'store', prefix='days.') | join(',\n    ') }},
-    {{ kpi_special_columns('days', 'sku_counts') }}
+    {{ kpi_special_columns('days', 'sku_counts') }},
+    responses.first_response_hours_median,
+    responses.first_response_hours_p90
 from days
 left join sku_counts on sku_counts.store_id = days.store_id and sku_counts.period_start = days.period_start
+left join responses on responses.store_id = days.store_id and responses.kpi_date = days.kpi_date
