@@ -116,6 +116,10 @@
     cast({{ dbt.dateadd('day', days, date_column) }} as date)
 {%- endmacro %}
 
+{% macro add_months(months, date_column) -%}
+    cast({{ dbt.dateadd('month', months, date_column) }} as date)
+{%- endmacro %}
+
 {% macro add_hours(hours, timestamp_column) -%}
     {{ dbt.dateadd('hour', hours, timestamp_column) }}
 {%- endmacro %}

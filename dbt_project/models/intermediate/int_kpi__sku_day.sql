@@ -203,7 +203,12 @@ joined as (
         inventory.inbound_quantity as inbound_units,
         inventory.fulfillable_quantity + inventory.inbound_quantity as inventory_position_units,
         pace.avg_daily_units_30d,
-        case when inventory.store_id is not null then case when inventory.fulfillable_quantity = 0 then 1 else 0 end else 0 end
+        case
+            when
+                inventory.store_id is not null
+                then case when inventory.fulfillable_quantity = 0 then 1 else 0 end
+            else 0
+        end
             as stock_out_sku_days,
         case
             when inventory.store_id is null then null
@@ -228,16 +233,22 @@ joined as (
     inner join stores on stores.store_id = keys.store_id
     left join fx as store_fx on store_fx.rate_day = keys.kpi_date and store_fx.currency_code = stores.currency_code
     left join sales on sales.store_id = keys.store_id and sales.sku = keys.sku and sales.kpi_date = keys.kpi_date
-    left join refunds on refunds.store_id = keys.store_id and refunds.sku = keys.sku and refunds.kpi_date = keys.kpi_date
+    left join
+        refunds
+        on refunds.store_id = keys.store_id and refunds.sku = keys.sku and refunds.kpi_date = keys.kpi_date
     left join cohort_refunds
         on
             cohort_refunds.store_id = keys.store_id
             and cohort_refunds.sku = keys.sku
             and cohort_refunds.kpi_date = keys.kpi_date
-    left join traffic on traffic.store_id = keys.store_id and traffic.sku = keys.sku and traffic.kpi_date = keys.kpi_date
+    left join
+        traffic
+        on traffic.store_id = keys.store_id and traffic.sku = keys.sku and traffic.kpi_date = keys.kpi_date
     left join inventory
         on inventory.store_id = keys.store_id and inventory.sku = keys.sku and inventory.kpi_date = keys.kpi_date
-    left join reviews on reviews.store_id = keys.store_id and reviews.sku = keys.sku and reviews.kpi_date = keys.kpi_date
+    left join
+        reviews
+        on reviews.store_id = keys.store_id and reviews.sku = keys.sku and reviews.kpi_date = keys.kpi_date
     left join pace on pace.store_id = keys.store_id and pace.sku = keys.sku and pace.kpi_date = keys.kpi_date
     left join unit_costs as costs
         on

@@ -55,7 +55,10 @@ ship_48h as (
         orders.paid_date as kpi_date,
         count(*) as ship_48h_eligible_orders,
         sum(
-            case when orders.shipped_at is not null and orders.shipped_at <= {{ add_hours(48, 'orders.paid_at') }} then 1 else 0 end
+            case
+                when orders.shipped_at is not null and orders.shipped_at <= {{ add_hours(48, 'orders.paid_at') }} then 1
+                else 0
+            end
         ) as ship_48h_on_time_orders
     from orders
     inner join data_through on data_through.store_id = orders.store_id
@@ -152,34 +155,48 @@ reviews as (
     group by store_id, review_date
 ),
 
-conversations as (
+buyer_conversations as (
     -- the 24-hour reply is judged once 24 hours have passed by the newest synced data
     select
         conversations.store_id,
-        conversations.message_date as kpi_date,
-        count(*) as conversations,
-        sum(
-            case when {{ add_hours(24, 'conversations.first_buyer_message_at') }} <= data_through.orders_complete_through then 1 else 0 end
-        ) as conversations_due_24h,
-        sum(
-            case
-                when {{ add_hours(24, 'conversations.first_buyer_message_at') }} <= data_through.orders_complete_through
-                    and conversations.first_response_hours <= 24 then 1
-                else 0
-            end
-        ) as conversations_replied_24h
+        conversations.message_date,
+        conversations.first_response_hours,
+        coalesce(
+            {{ add_hours(24, 'conversations.first_buyer_message_at') }} <= data_through.orders_complete_through, false
+        ) as is_due
     from {{ ref('int_buyer_conversations') }} as conversations
     left join data_through on data_through.store_id = conversations.store_id
-    group by conversations.store_id, conversations.message_date
+),
+
+conversations as (
+    select
+        store_id,
+        message_date as kpi_date,
+        count(*) as conversations,
+        sum(case when is_due then 1 else 0 end) as conversations_due_24h,
+        sum(case when is_due and first_response_hours <= 24 then 1 else 0 end) as conversations_replied_24h
+    from buyer_conversations
+    group by store_id, message_date
 ),
 
 traffic as (
-    select store_id, report_date as kpi_date, sessions, page_views, cast(null as decimal(18, 2)) as platform_gmv,
+    select
+        store_id,
+        report_date as kpi_date,
+        sessions,
+        page_views,
+        cast(null as decimal(18, 2)) as platform_gmv,
         cast(null as decimal(18, 2)) as live_gmv
     from {{ ref('stg_amazon__sales_traffic_by_date') }}
     union all
     -- TikTok Shop Analytics: product page views, and the GMV split by content type
-    select store_id, performance_date, null, product_page_views, gmv, live_gmv
+    select
+        store_id,
+        performance_date as kpi_date,
+        null as sessions,
+        product_page_views as page_views,
+        gmv as platform_gmv,
+        live_gmv
     from {{ ref('stg_tiktok__shop_performance') }}
 ),
 

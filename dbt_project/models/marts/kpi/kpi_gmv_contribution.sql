@@ -10,17 +10,17 @@ sku_days as (
 
 sku_periods as (
     {% for period in ['week', 'month'] %}
-    select
-        '{{ period }}' as period_grain,
-        store_id,
-        platform,
-        sku,
-        {{ period_start(period, 'kpi_date') }} as period_start,
-        sum(gmv) as gmv,
-        sum(gmv_reporting) as gmv_reporting
-    from sku_days
-    group by store_id, platform, sku, {{ period_start(period, 'kpi_date') }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ period }}' as period_grain,
+            store_id,
+            platform,
+            sku,
+            {{ period_start(period, 'kpi_date') }} as period_start,
+            sum(gmv) as gmv,
+            sum(gmv_reporting) as gmv_reporting
+        from sku_days
+        group by store_id, platform, sku, {{ period_start(period, 'kpi_date') }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
@@ -29,21 +29,22 @@ keys as (
     select period_grain, store_id, platform, sku, period_start from sku_periods
     union
     {% for period in ['week', 'month'] %}
-    select
-        period_grain,
-        store_id,
-        platform,
-        sku,
-        {% if period == 'week' %}{{ add_days(7, 'period_start') }}{% else %}cast({{ dbt.dateadd('month', 1, 'period_start') }} as date){% endif %}
-    from sku_periods
-    where period_grain = '{{ period }}'
-    {% if not loop.last %}union{% endif %}
+        select
+            period_grain,
+            store_id,
+            platform,
+            sku,
+            {{ add_days(7, 'period_start') if period == 'week' else add_months(1, 'period_start') }} as period_start
+        from sku_periods
+        where period_grain = '{{ period }}'
+        {% if not loop.last %}union{% endif %}
     {% endfor %}
 ),
 
 last_periods as (
     -- no row for a period after the newest data
-    select period_grain, max(period_start) as last_period_start from sku_periods group by period_grain
+    select period_grain, max(period_start) as last_period_start from sku_periods
+    group by period_grain
 ),
 
 changes as (

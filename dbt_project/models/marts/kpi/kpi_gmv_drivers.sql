@@ -13,22 +13,22 @@ with
 
 periods as (
     {% for period in ['week', 'month'] %}
-    select
-        '{{ period }}' as period_grain,
-        store_id,
-        platform,
-        region,
-        period_start,
-        is_complete_period,
-        currency_code,
-        orders,
-        orders_with_sessions,
-        sessions,
-        gmv,
-        gmv_prev,
-        {{ period_start(period, dbt.dateadd('day', -1, 'period_start')) }} as previous_period_start
-    from {{ ref('kpi_' ~ period ~ 'ly') }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ period }}' as period_grain,
+            store_id,
+            platform,
+            region,
+            period_start,
+            is_complete_period,
+            currency_code,
+            orders,
+            orders_with_sessions,
+            sessions,
+            gmv,
+            gmv_prev,
+            {{ period_start(period, dbt.dateadd('day', -1, 'period_start')) }} as previous_period_start
+        from {{ ref('kpi_' ~ period ~ 'ly') }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 

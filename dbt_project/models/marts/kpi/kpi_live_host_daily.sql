@@ -45,7 +45,8 @@ sums as (
         sum(streams.product_clicks) as live_product_clicks
     from streams
     left join fx on fx.rate_day = streams.kpi_date and fx.currency_code = streams.currency_code
-    group by streams.store_id, streams.platform, streams.host, streams.kpi_date, streams.currency_code,
+    group by
+        streams.store_id, streams.platform, streams.host, streams.kpi_date, streams.currency_code,
         fx.reporting_currency_code
 )
 
