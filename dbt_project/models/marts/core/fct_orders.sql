@@ -57,16 +57,16 @@ touched as (
 
 lines as (
     select
-        store_id,
-        order_id,
+        order_lines.store_id,
+        order_lines.order_id,
         count(*) as line_count,
-        sum(quantity) as units,
-        sum(gross_amount) as gross_merchandise_value,
-        sum(discount_amount) as discount_amount,
-        sum(net_amount) as net_merchandise_value,
-        sum(gross_amount_reporting) as gross_merchandise_value_reporting,
-        sum(discount_amount_reporting) as discount_amount_reporting,
-        sum(net_amount_reporting) as net_merchandise_value_reporting
+        sum(order_lines.quantity) as units,
+        sum(order_lines.gross_amount) as gross_merchandise_value,
+        sum(order_lines.discount_amount) as discount_amount,
+        sum(order_lines.net_amount) as net_merchandise_value,
+        sum(order_lines.gross_amount_reporting) as gross_merchandise_value_reporting,
+        sum(order_lines.discount_amount_reporting) as discount_amount_reporting,
+        sum(order_lines.net_amount_reporting) as net_merchandise_value_reporting
     from {{ ref('fct_order_lines') }} as order_lines
     {% if is_incremental() -%}
     where exists (
@@ -74,7 +74,7 @@ lines as (
         where touched.store_id = order_lines.store_id and touched.order_id = order_lines.order_id
     )
     {% endif -%}
-    group by store_id, order_id
+    group by order_lines.store_id, order_lines.order_id
 ),
 
 fx as (

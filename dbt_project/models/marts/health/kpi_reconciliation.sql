@@ -97,7 +97,9 @@ compared as (
     left join line_days
         on line_days.store_id = amazon_reported.store_id and line_days.order_date = amazon_reported.report_date
     left join quarantined_days
-        on quarantined_days.store_id = amazon_reported.store_id and quarantined_days.order_date = amazon_reported.report_date
+        on
+            quarantined_days.store_id = amazon_reported.store_id
+            and quarantined_days.order_date = amazon_reported.report_date
     union all
     select
         amazon_reported.store_id,
@@ -112,7 +114,9 @@ compared as (
     left join line_days
         on line_days.store_id = amazon_reported.store_id and line_days.order_date = amazon_reported.report_date
     left join quarantined_days
-        on quarantined_days.store_id = amazon_reported.store_id and quarantined_days.order_date = amazon_reported.report_date
+        on
+            quarantined_days.store_id = amazon_reported.store_id
+            and quarantined_days.order_date = amazon_reported.report_date
     union all
     select
         tiktok_reported.store_id,
@@ -127,7 +131,9 @@ compared as (
     left join order_days
         on order_days.store_id = tiktok_reported.store_id and order_days.order_date = tiktok_reported.report_date
     left join quarantined_days
-        on quarantined_days.store_id = tiktok_reported.store_id and quarantined_days.order_date = tiktok_reported.report_date
+        on
+            quarantined_days.store_id = tiktok_reported.store_id
+            and quarantined_days.order_date = tiktok_reported.report_date
     union all
     select
         tiktok_reported.store_id,
@@ -142,7 +148,9 @@ compared as (
     left join order_days
         on order_days.store_id = tiktok_reported.store_id and order_days.order_date = tiktok_reported.report_date
     left join quarantined_days
-        on quarantined_days.store_id = tiktok_reported.store_id and quarantined_days.order_date = tiktok_reported.report_date
+        on
+            quarantined_days.store_id = tiktok_reported.store_id
+            and quarantined_days.order_date = tiktok_reported.report_date
     union all
     select
         tiktok_reported.store_id,
@@ -157,9 +165,10 @@ compared as (
     left join order_days
         on order_days.store_id = tiktok_reported.store_id and order_days.order_date = tiktok_reported.report_date
     left join quarantined_days
-        on quarantined_days.store_id = tiktok_reported.store_id and quarantined_days.order_date = tiktok_reported.report_date
+        on
+            quarantined_days.store_id = tiktok_reported.store_id
+            and quarantined_days.order_date = tiktok_reported.report_date
 ),
-
 
 select
     compared.store_id,
