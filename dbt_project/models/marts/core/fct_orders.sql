@@ -63,10 +63,7 @@ lines as (
         sum(order_lines.quantity) as units,
         sum(order_lines.gross_amount) as gross_merchandise_value,
         sum(order_lines.discount_amount) as discount_amount,
-        sum(order_lines.net_amount) as net_merchandise_value,
-        sum(order_lines.gross_amount_reporting) as gross_merchandise_value_reporting,
-        sum(order_lines.discount_amount_reporting) as discount_amount_reporting,
-        sum(order_lines.net_amount_reporting) as net_merchandise_value_reporting
+        sum(order_lines.net_amount) as net_merchandise_value
     from {{ ref('fct_order_lines') }} as order_lines
     {% if is_incremental() -%}
     where exists (
@@ -106,9 +103,11 @@ select
     orders.total_price,
     fx.reporting_currency_code,
     fx.rate_to_reporting,
-    lines.gross_merchandise_value_reporting,
-    lines.discount_amount_reporting,
-    lines.net_merchandise_value_reporting,
+    -- exact native sums times the order's one rate: a sum of per-line floats would depend on the order
+    -- in which a parallel aggregate adds them, and a rebuilt order would differ in the last bits
+    lines.gross_merchandise_value * fx.rate_to_reporting as gross_merchandise_value_reporting,
+    lines.discount_amount * fx.rate_to_reporting as discount_amount_reporting,
+    lines.net_merchandise_value * fx.rate_to_reporting as net_merchandise_value_reporting,
     orders.total_price * fx.rate_to_reporting as total_price_reporting,
     orders._loaded_at
 from orders
