@@ -140,6 +140,20 @@ unit_costs as (
         on costs.sku = inventory.sku and costs.valid_from <= inventory.kpi_date
 ),
 
+fees as (
+    -- fees follow their order's day; fees of orders that do not count (or were never synced) do not
+    select
+        fees.store_id,
+        coalesce(lines.sku, '(none)') as sku,
+        fees.order_date as kpi_date,
+        sum(fees.fee_amount) as platform_fees,
+        sum(fees.fee_amount_reporting) as platform_fees_reporting
+    from {{ ref('fct_fees') }} as fees
+    left join lines on lines.store_id = fees.store_id and lines.order_line_id = fees.order_line_id
+    where fees.order_date is not null and fees.order_exclusion_reason is null
+    group by fees.store_id, coalesce(lines.sku, '(none)'), fees.order_date
+),
+
 reviews as (
     select
         store_id,
@@ -152,6 +166,8 @@ reviews as (
 ),
 
 keys as (
+    select store_id, sku, kpi_date from fees
+    union
     select store_id, sku, kpi_date from reviews
     union
     select store_id, sku, kpi_date from sales
@@ -197,6 +213,8 @@ joined as (
         case when traffic.sessions is not null then coalesce(sales.units, 0) else 0 end as units_with_sessions,
         coalesce(traffic.buy_box_page_views, 0) as buy_box_page_views,
         coalesce(traffic.page_views, 0) as asin_page_views,
+        coalesce(fees.platform_fees, 0) as platform_fees,
+        coalesce(fees.platform_fees_reporting, 0) as platform_fees_reporting,
         coalesce(reviews.reviews, 0) as reviews,
         coalesce(reviews.negative_reviews, 0) as negative_reviews,
         inventory.fulfillable_quantity as fulfillable_units,
@@ -264,7 +282,5 @@ select
     gmv - discounts - refund_amount as net_sales,
     gmv_reporting - discounts_reporting - refund_amount_reporting as net_sales_reporting,
     gmv - discounts - refund_amount - cogs as gross_profit,
-    gmv_reporting - discounts_reporting - refund_amount_reporting - cogs_reporting as gross_profit_reporting,
-    cast(0 as decimal(18, 2)) as platform_fees,
-    cast(0 as decimal(18, 2)) as platform_fees_reporting
+    gmv_reporting - discounts_reporting - refund_amount_reporting - cogs_reporting as gross_profit_reporting
 from joined

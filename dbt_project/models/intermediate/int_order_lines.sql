@@ -1,4 +1,5 @@
-{#- One row per order line of every platform, with the order's local date and exclusion. -#}
+{#- One row per order line of every platform, with the order's local date and exclusion, and the load
+    time of the order version the line came with (lines ride in the order payload). -#}
 with
 
 lines as (
@@ -16,7 +17,8 @@ select
     lines.gross_amount - lines.discount_amount as net_amount,
     orders.order_date,
     orders.ordered_at,
-    orders.exclusion_reason
+    orders.exclusion_reason,
+    orders._loaded_at
 from lines
 inner join {{ ref('int_orders') }} as orders
     on orders.store_id = lines.store_id and orders.order_id = lines.order_id

@@ -11,7 +11,7 @@ orders as (
         ['order_id', 'platform', 'store_id', 'order_name', 'buyer_id_hash', 'is_test', 'order_status',
          'is_cancelled', 'cancel_reason', 'fulfillment_channel', 'currency_code', 'total_tax',
          'total_shipping', 'total_price', 'created_at as ordered_at', 'paid_at', 'shipped_at',
-         'cancelled_at', 'updated_at']
+         'cancelled_at', 'updated_at', '_loaded_at']
     ) }}
 ),
 

@@ -8,7 +8,7 @@ refunds as (
         ['stg_shopify__refunds', 'stg_amazon__refunds', 'stg_tiktok__refunds', 'stg_shopee__refunds'],
         ['refund_line_id', 'refund_id', 'order_id', 'order_line_id', 'platform', 'store_id',
          'refund_note', 'restock_type', 'quantity', 'currency_code', 'refund_amount',
-         'refund_tax_amount', 'created_at', 'processed_at']
+         'refund_tax_amount', 'created_at', 'processed_at', '_loaded_at as refund_loaded_at']
     ) }}
 ),
 
@@ -20,7 +20,9 @@ select
     refunds.*,
     {{ local_date('refunds.processed_at', 'stores.timezone') }} as refund_date,
     orders.order_date,
-    orders.exclusion_reason
+    orders.exclusion_reason,
+    -- the newest load the row is made of: the refund's, or its order's (exclusion, order date)
+    greatest(refunds.refund_loaded_at, coalesce(orders._loaded_at, refunds.refund_loaded_at)) as _loaded_at
 from refunds
 inner join stores on stores.store_id = refunds.store_id
 -- A refund counts on its own date even when its order is not in the lake: SP-API refunds do not touch

@@ -1,6 +1,17 @@
 {#- One row per store x SKU x local day with an inventory snapshot: the day's last snapshot, summed
     over the store's locations. Inventory APIs only tell the present, so days before the first sync
-    have no row (history starts when syncing starts). -#}
+    have no row (history starts when syncing starts).
+
+    Incremental (delete+insert on the grain). Snapshots only ever arrive for the present, so a run
+    rebuilds each store's newest local day already here and every later day, from all their
+    snapshots; older days cannot change. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['store_id', 'sku', 'inventory_date'],
+    on_schema_change='fail',
+    post_hook="{{ log_incremental_batch() }}"
+) }}
 with
 
 snapshots as (
@@ -21,6 +32,18 @@ dated as (
         {{ local_date('snapshots.snapshot_at', 'stores.timezone') }} as inventory_date
     from snapshots
     inner join stores on stores.store_id = snapshots.store_id
+    {% if is_incremental() -%}
+    left join (
+        select
+            store_id,
+            max(inventory_date) as newest_date
+        from {{ this }}
+        group by store_id
+    ) as built on built.store_id = snapshots.store_id
+    where
+        built.newest_date is null
+        or {{ local_date('snapshots.snapshot_at', 'stores.timezone') }} >= built.newest_date
+    {%- endif %}
 ),
 
 last_of_day as (

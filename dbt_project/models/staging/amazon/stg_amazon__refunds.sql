@@ -8,6 +8,7 @@ adjustments as (
     select
         _store_id,
         _record_id,
+        _loaded_at,
         _payload,
         unnest({{ json_array('_payload', 'event.ShipmentItemAdjustmentList') }}) as adjustment
     from events
@@ -61,7 +62,10 @@ renamed as (
         cast(coalesce(charge_totals.refund_tax_amount, 0) as decimal(18, 2)) as refund_tax_amount,
 
         {{ to_utc(json_text('adjustments._payload', 'event.PostedDate')) }} as created_at,
-        {{ to_utc(json_text('adjustments._payload', 'event.PostedDate')) }} as processed_at
+        {{ to_utc(json_text('adjustments._payload', 'event.PostedDate')) }} as processed_at,
+
+        ---------- lake metadata
+        adjustments._loaded_at
     from adjustments
     left join charge_totals
         on

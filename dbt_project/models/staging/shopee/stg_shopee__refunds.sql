@@ -14,6 +14,7 @@ refunded as (
 items as (
     select
         _store_id,
+        _loaded_at,
         _payload,
         unnest({{ json_array('_payload', 'item') }}) as item
     from refunded
@@ -22,6 +23,7 @@ items as (
 keyed as (
     select
         _store_id,
+        _loaded_at,
         _payload,
         item,
         coalesce(
@@ -60,7 +62,10 @@ renamed as (
         {{ epoch_to_utc(
             "coalesce(nullif(" ~ json_text('_payload', 'refund_time') ~ ", '0'), "
             ~ json_text('_payload', 'update_time') ~ ")"
-        ) }} as processed_at
+        ) }} as processed_at,
+
+        ---------- lake metadata
+        _loaded_at
     from keyed
 )
 

@@ -7,6 +7,7 @@ orders as (
 refunds as (
     select
         _store_id,
+        _loaded_at,
         _payload,
         unnest({{ json_array('_payload', 'refunds') }}) as refund
     from orders
@@ -15,6 +16,7 @@ refunds as (
 refund_lines as (
     select
         _store_id,
+        _loaded_at,
         _payload,
         refund,
         unnest({{ json_array('refund', 'refund_line_items') }}) as refund_line
@@ -38,7 +40,10 @@ renamed as (
         coalesce(cast({{ json_text('refund_line', 'total_tax') }} as decimal(18, 2)), 0) as refund_tax_amount,
 
         {{ to_utc(json_text('refund', 'created_at')) }} as created_at,
-        {{ to_utc(json_text('refund', 'processed_at')) }} as processed_at
+        {{ to_utc(json_text('refund', 'processed_at')) }} as processed_at,
+
+        ---------- lake metadata
+        _loaded_at
     from refund_lines
 )
 

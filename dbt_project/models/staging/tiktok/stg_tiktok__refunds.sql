@@ -9,6 +9,7 @@ returns as (
 return_lines as (
     select
         _store_id,
+        _loaded_at,
         _payload,
         unnest({{ json_array('_payload', 'return_line_items') }}) as return_line
     from returns
@@ -44,7 +45,10 @@ renamed as (
                 when {{ json_text('_payload', 'return_status') }} = 'RETURN_OR_REFUND_REQUEST_COMPLETE'
                     then {{ epoch_to_utc(json_text('_payload', 'update_time')) }}
             end
-        ) as processed_at
+        ) as processed_at,
+
+        ---------- lake metadata
+        _loaded_at
     from return_lines
 )
 
