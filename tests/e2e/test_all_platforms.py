@@ -294,13 +294,13 @@ def _mf_query(settings, out, *args: str) -> list[dict]:
 
 
 def _assert_semantic_layer_matches_the_mart(settings, tmp) -> None:
-    """MetricFlow's GMV, orders and AOV by platform equal sums over kpi_daily, and AOV is the ratio
-    of those sums (never an average of daily AOVs)."""
+    """MetricFlow's GMV, orders and AOV by platform equal sums over kpi_daily, and AOV, ACoS,
+    conversion and the 48-hour ship rate are ratios of those sums (never averages of daily ratios)."""
     rows = _mf_query(
         settings,
         tmp / "mf.csv",
         "--metrics",
-        "gmv,orders,aov,ad_spend,acos",
+        "gmv,orders,aov,ad_spend,acos,conversion_rate,ship_rate_48h",
         "--group-by",
         "store_day__platform",
         "--start-time",
@@ -312,14 +312,21 @@ def _assert_semantic_layer_matches_the_mart(settings, tmp) -> None:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         sums = con.execute(
             "select platform, sum(gmv_reporting), sum(orders), sum(ad_spend_reporting), "
-            "sum(ad_attributed_sales_reporting) from marts.kpi_daily where kpi_date between ? and ? group by 1",
+            "sum(ad_attributed_sales_reporting), sum(orders_with_sessions), sum(sessions), "
+            "sum(ship_48h_on_time_orders), sum(ship_48h_eligible_orders) "
+            "from marts.kpi_daily where kpi_date between ? and ? group by 1",
             [START, END],
         ).fetchall()
     assert set(got) == {p for p, *_ in sums}
-    for platform, gmv, orders, spend, attributed in sums:
+    for platform, gmv, orders, spend, attributed, converted, sessions, on_time, eligible in sums:
         row = got[platform]
         assert float(row["gmv"]) == pytest.approx(float(gmv), rel=1e-9)
         assert int(float(row["orders"])) == orders
         assert float(row["aov"]) == pytest.approx(float(gmv) / orders, rel=1e-9)
         if attributed:
             assert float(row["acos"]) == pytest.approx(float(spend) / float(attributed), rel=1e-9)
+        if sessions:
+            assert float(row["conversion_rate"]) == pytest.approx(converted / sessions, rel=1e-9)
+        else:
+            assert row["conversion_rate"] in ("", None), platform
+        assert float(row["ship_rate_48h"]) == pytest.approx(on_time / eligible, rel=1e-9)

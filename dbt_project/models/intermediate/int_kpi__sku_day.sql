@@ -267,6 +267,7 @@ joined as (
     left join
         reviews
         on reviews.store_id = keys.store_id and reviews.sku = keys.sku and reviews.kpi_date = keys.kpi_date
+    left join fees on fees.store_id = keys.store_id and fees.sku = keys.sku and fees.kpi_date = keys.kpi_date
     left join pace on pace.store_id = keys.store_id and pace.sku = keys.sku and pace.kpi_date = keys.kpi_date
     left join unit_costs as costs
         on
