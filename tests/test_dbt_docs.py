@@ -42,6 +42,6 @@ def test_marts_state_their_grain_and_have_a_grain_test():
             for n in nodes.values()
             if n["resource_type"] == "test"
             and mart["unique_id"] in n["depends_on"]["nodes"]
-            and (n["test_metadata"]["name"] in ("unique_combination_of_columns", "unique"))
+            and (n.get("test_metadata", {}).get("name") in ("unique_combination_of_columns", "unique"))
         ]
         assert tests, f"{mart['name']} has no grain test"

@@ -86,7 +86,8 @@
 {% macro kpi_period_over_period_columns(current='cur', prev='prev', ly='ly') -%}
     {%- set out = [] -%}
     {%- for kpi in kpi_entries('store') -%}
-        {%- if kpi.pop -%}
+        {#- kpi['pop'], not kpi.pop: Jinja resolves that to the dict's pop method, always true -#}
+        {%- if kpi['pop'] -%}
             {%- set c = kpi.name -%}
             {%- do out.append(prev ~ '.' ~ c ~ ' as ' ~ c ~ '_prev') -%}
             {%- do out.append(current ~ '.' ~ c ~ ' - ' ~ prev ~ '.' ~ c ~ ' as ' ~ c ~ '_change') -%}

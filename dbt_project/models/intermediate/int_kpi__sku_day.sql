@@ -53,6 +53,7 @@ refund_lines as (
         refunds.order_date,
         coalesce(lines.sku, '(none)') as sku,
         refunds.quantity,
+        refunds.currency_code,
         refunds.refund_amount,
         refunds.refund_amount_reporting
     from {{ ref('fct_refunds') }} as refunds
@@ -73,18 +74,20 @@ refunds as (
 ),
 
 cohort_refunds as (
-    -- refunds by the date their order was placed; refunds of orders never synced have no cohort
+    -- by the date their order was placed, at that day's rate like the order's GMV; refunds of orders
+    -- never synced have no cohort
     select
-        store_id,
-        sku,
-        order_date as kpi_date,
-        count(distinct order_id) as cohort_refunded_orders,
-        sum(quantity) as cohort_refunded_units,
-        sum(refund_amount) as cohort_refund_amount,
-        sum(refund_amount_reporting) as cohort_refund_amount_reporting
+        refund_lines.store_id,
+        refund_lines.sku,
+        refund_lines.order_date as kpi_date,
+        count(distinct refund_lines.order_id) as cohort_refunded_orders,
+        sum(refund_lines.quantity) as cohort_refunded_units,
+        sum(refund_lines.refund_amount) as cohort_refund_amount,
+        sum(refund_lines.refund_amount * fx.rate_to_reporting) as cohort_refund_amount_reporting
     from refund_lines
-    where order_date is not null
-    group by store_id, sku, order_date
+    left join fx on fx.rate_day = refund_lines.order_date and fx.currency_code = refund_lines.currency_code
+    where refund_lines.order_date is not null
+    group by refund_lines.store_id, refund_lines.sku, refund_lines.order_date
 ),
 
 traffic as (

@@ -95,16 +95,19 @@ refunds as (
 ),
 
 cohort_refunds as (
+    -- by the refunded order's day, converted at that day's rate like the order's GMV (so a full
+    -- refund is exactly the order's share of GMV in either currency)
     select
-        store_id,
-        order_date as kpi_date,
-        count(distinct order_id) as cohort_refunded_orders,
-        sum(quantity) as cohort_refunded_units,
-        sum(refund_amount) as cohort_refund_amount,
-        sum(refund_amount_reporting) as cohort_refund_amount_reporting
-    from {{ ref('fct_refunds') }}
-    where order_date is not null
-    group by store_id, order_date
+        refunds.store_id,
+        refunds.order_date as kpi_date,
+        count(distinct refunds.order_id) as cohort_refunded_orders,
+        sum(refunds.quantity) as cohort_refunded_units,
+        sum(refunds.refund_amount) as cohort_refund_amount,
+        sum(refunds.refund_amount * fx.rate_to_reporting) as cohort_refund_amount_reporting
+    from {{ ref('fct_refunds') }} as refunds
+    left join fx on fx.rate_day = refunds.order_date and fx.currency_code = refunds.currency_code
+    where refunds.order_date is not null
+    group by refunds.store_id, refunds.order_date
 ),
 
 ads as (
