@@ -15,6 +15,14 @@ from orchestration.defs.resources import KpiResource
 
 KPI_ALERTS_KEY = dg.AssetKey(["marts", "kpi_alerts"])
 
+delivery_history_spec = dg.AssetSpec(
+    key=["alerts", "delivery_history"],
+    group_name="alerts",
+    kinds={"json"},
+    description="Every delivery attempt of every alert notification (KPI_ALERT_OUTBOX), appended by alert_job; "
+    "read by marts.alert_history.",
+)
+
 
 class AlertItem(dg.Config):
     alert_key: str
