@@ -43,6 +43,7 @@ def actionable_alerts(warehouse_path: Path | str) -> list[Alert]:
                     f"local day {row['kpi_date']})."
                 ),
                 subject=f"{row['subject_type']}:{row['subject_id']}",
+                rule_id=row["rule_id"],
                 details={k: (str(v) if k == "kpi_date" else v) for k, v in row.items()},
             )
         )

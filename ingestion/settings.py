@@ -15,10 +15,11 @@ class Settings:
     lake_dir: Path
     warehouse_path: Path
     stores_file: Path
-    outbox_path: Path
+    outbox_path: Path  # the alert delivery history (JSON lines)
+    alert_channels_file: Path  # the alert routing file (channels, routes, owners)
+    alert_channels_required: bool  # KPI_ALERT_CHANNELS was set: the file must exist
     state_dir: Path  # rotated refresh tokens and other secrets the syncs keep (owner-only)
     reporting_currency: str
-    alert_webhook_url: str | None
     sync_workers: int
 
     @classmethod
@@ -35,9 +36,10 @@ class Settings:
             warehouse_path=warehouse,
             stores_file=path("KPI_STORES_FILE", PROJECT_ROOT / "stores.yaml"),
             outbox_path=path("KPI_ALERT_OUTBOX", warehouse.parent / "alerts_outbox.jsonl"),
+            alert_channels_file=path("KPI_ALERT_CHANNELS", PROJECT_ROOT / "alert_channels.yaml"),
+            alert_channels_required=bool(env.get("KPI_ALERT_CHANNELS")),
             state_dir=path("KPI_STATE_DIR", warehouse.parent / ".state"),
             reporting_currency=env.get("KPI_REPORTING_CURRENCY", "USD"),
-            alert_webhook_url=env.get("KPI_ALERT_WEBHOOK_URL") or None,
             sync_workers=int(env.get("KPI_SYNC_WORKERS", "4")),
         )
 
@@ -45,6 +47,7 @@ class Settings:
         """Publish the resolved paths to the environment, where dbt's env_var() reads them."""
         os.environ["KPI_LAKE_DIR"] = str(self.lake_dir)
         os.environ["KPI_WAREHOUSE_PATH"] = str(self.warehouse_path)
+        os.environ["KPI_ALERT_OUTBOX"] = str(self.outbox_path)  # marts.alert_history reads it
         os.environ["KPI_REPORTING_CURRENCY"] = self.reporting_currency
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         self.lake_dir.mkdir(parents=True, exist_ok=True)

@@ -9,11 +9,19 @@ import duckdb
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from alerting.kpi_alerts import actionable_alerts
-from alerting.outbox import Alert, Outbox
+from alerting.outbox import Alert
 from orchestration.defs.jobs import kpi_ingest, kpi_transform
 from orchestration.defs.resources import KpiResource
 
 KPI_ALERTS_KEY = dg.AssetKey(["marts", "kpi_alerts"])
+
+delivery_history_spec = dg.AssetSpec(
+    key=["alerts", "delivery_history"],
+    group_name="alerts",
+    kinds={"json"},
+    description="Every delivery attempt of every alert notification (KPI_ALERT_OUTBOX), appended by alert_job; "
+    "read by marts.alert_history.",
+)
 
 
 class AlertItem(dg.Config):
@@ -24,29 +32,46 @@ class AlertItem(dg.Config):
     body: str
     subject: str = ""
     details_json: str = "{}"
+    owner: str | None = None
+    rule_id: str | None = None
+    condition_key: str | None = None
 
 
 class AlertBatch(dg.Config):
     alerts: list[AlertItem]
+    # sources (`check`) or condition-key prefixes (`check:raw/shopify/*`) whose firing conditions are
+    # all in `alerts`: an earlier alert in scope that is missing now gets a resolved message
+    active_scope: list[str] = []
 
 
 @dg.op(retry_policy=dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL))
 def deliver_alerts(context: dg.OpExecutionContext, config: AlertBatch, kpi: KpiResource) -> dict:
-    settings = kpi.settings()
-    outbox = Outbox(settings.outbox_path)
+    outbox = kpi.outbox()
     alerts = [
-        Alert(a.alert_key, a.source, a.severity, a.title, a.body, a.subject, json.loads(a.details_json))
+        Alert(
+            a.alert_key,
+            a.source,
+            a.severity,
+            a.title,
+            a.body,
+            a.subject,
+            json.loads(a.details_json),
+            owner=a.owner,
+            rule_id=a.rule_id,
+            condition_key=a.condition_key,
+        )
         for a in config.alerts
     ]
-    report = outbox.deliver(alerts, settings.alert_webhook_url)
+    report = outbox.deliver(alerts, active_scope=config.active_scope)
     context.log.info(
-        f"delivered {len(report.delivered)}, already sent {len(report.skipped)}, failed {len(report.failed)} "
-        f"(outbox {settings.outbox_path})"
+        f"delivered {len(report.delivered)}, within cool-down {len(report.skipped)}, resolved "
+        f"{len(report.resolved)}, unrouted {len(report.unrouted)}, failed {len(report.failed)} "
+        f"(history {outbox.path})"
     )
     if report.failed:
-        # failing the op makes Dagster retry it; delivered alerts are not sent again
-        raise dg.Failure(f"{len(report.failed)} alert(s) could not be delivered: {report.failed}")
-    return {"delivered": len(report.delivered), "skipped": len(report.skipped)}
+        # failing the op makes Dagster retry it: only the channels that missed a message are tried again
+        raise dg.Failure(f"{len(report.failed)} delivery(ies) failed: {report.failed}")
+    return {"delivered": len(report.delivered), "skipped": len(report.skipped), "resolved": len(report.resolved)}
 
 
 @dg.job(tags={"kind": "alert"}, description="Delivers a batch of alerts to the outbox and the webhook.")
@@ -64,6 +89,8 @@ def check_alert(record) -> Alert:
     key = record.key
     return Alert(
         alert_key=f"check:{key.asset_key.to_user_string()}:{key.name}:{record.id}",
+        condition_key=f"check:{key.asset_key.to_user_string()}:{key.name}",
+        rule_id=key.name,
         source="check",
         severity=severity,
         title=f"[{severity.upper()}] check {key.name} failed on {key.asset_key.to_user_string()}",
@@ -109,6 +136,9 @@ def _item(alert: Alert) -> dict:
         "body": alert.body,
         "subject": alert.subject,
         "details_json": json.dumps(alert.details, default=str),
+        "owner": alert.owner,
+        "rule_id": alert.rule_id,
+        "condition_key": alert.condition_key,
     }
 
 
@@ -162,7 +192,7 @@ def alerts_sensor(context: dg.SensorEvaluationContext, kpi: KpiResource):
             context.log.info(f"warehouse busy, kpi alerts deferred: {exc}")
 
     # deliveries that failed after the alert job's retries (a channel down for long) are offered again
-    outbox = Outbox(kpi.settings().outbox_path)
+    outbox = kpi.outbox()
     pending = {a.alert_key for a in alerts}
     alerts.extend(a for a in outbox.undelivered() if a.alert_key not in pending)
 

@@ -1,3 +1,4 @@
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -5,6 +6,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from alerting.outbox import Outbox
+from alerting.routing import load_routing
 from ingestion.config import StoreConfig, StoresFile, load_stores
 from ingestion.errors import ConfigError
 from ingestion.lake import RawLake
@@ -37,6 +40,17 @@ class KpiResource(dg.ConfigurableResource):
             if unknown:
                 raise dg.Failure(f"unknown store(s) in run config: {', '.join(unknown)}", allow_retries=False)
         return [s for s in every if s.platform == platform and (not only or s.store_id in only)]
+
+    def outbox(self) -> Outbox:
+        """The alert history with the routing file's channels (secrets read from the environment)."""
+        settings = self.settings()
+        try:
+            routing = load_routing(
+                settings.alert_channels_file, os.environ, must_exist=settings.alert_channels_required
+            )
+        except ConfigError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        return Outbox(settings.outbox_path, routing, os.environ)
 
     def lake(self) -> RawLake:
         return RawLake(self.settings().lake_dir)

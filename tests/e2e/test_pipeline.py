@@ -206,7 +206,7 @@ def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_en
         alert = next(a for a in alerts if "raw/shopify/orders" in a["title"])
         assert alert["source"] == "check" and "all_stores_synced" in alert["title"]
         assert all("acme-de: auth_invalid" in a["body"] and a["channel"] == "webhook" for a in alerts)
-        assert sorted(c["key"] for c in receiver.calls) == sorted(a["alert_key"] for a in alerts)
+        assert sorted(c["key"] for c in receiver.calls) == sorted(a["notification_id"] for a in alerts)
         assert run_alert_sensor(instance, cursor)[0].requested == 0
         assert json.loads(cursor)["checks"]
     receiver.server.shutdown()

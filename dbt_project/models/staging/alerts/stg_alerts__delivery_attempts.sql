@@ -1,0 +1,39 @@
+with
+
+source as (
+    {% if alert_history_present() %}
+        select * from {{ source('alerts', 'delivery_history') }}
+    {% else %}
+        {{ alert_history_empty() }}
+    {% endif %}
+),
+
+renamed as (
+    select
+        md5(
+            concat_ws('|', notification_id, channel, status, attempt, cast(attempted_at as varchar))
+        ) as attempt_id,
+        notification_id,
+        kind as notification_kind,
+        cast(timezone('UTC', notified_at) as timestamp) as notified_at,
+        alert_key,
+        condition_key,
+        source as alert_source,
+        rule_id,
+        severity,
+        owner,
+        title,
+        subject,
+        details,
+        channel,
+        channel_type,
+        status,
+        attempt,
+        http_status,
+        error_class,
+        error as error_message,
+        cast(timezone('UTC', attempted_at) as timestamp) as attempted_at
+    from source
+)
+
+select * from renamed
