@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from expectations.raw import validate_raw_batch
@@ -198,3 +199,45 @@ def test_the_raw_suite_passes_a_clean_synced_batch_and_names_each_tampered_recor
     assert f"key={SHOP.shop_id}/{rows[0]['_record_id']}" in failed["store_id,record_id,updated_at"].sample[0]
     assert f"key={SHOP.shop_id}/{future['_record_id']}" in failed["updated_at"].sample[0]
     assert failed["currency"].sample == [f"currency=XXX, key={SHOP.shop_id}/{foreign['_record_id']}"]
+
+
+def test_a_failing_fact_check_stops_the_transform_before_the_kpi_marts(
+    make_sandbox, lake, sync_log, settings, monkeypatch
+):
+    from ingestion.runner import sync_fx
+    from orchestration.launch import load_defs
+
+    sandbox = make_sandbox(date(2026, 5, 1), date(2026, 5, 31), utc(2026, 6, 1), shops=(SHOP,))
+    for key, value in sandbox.credentials_env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("KPI_STORES_FILE", str(sandbox.write_stores_file(settings.warehouse_path.parent / "s.yaml")))
+    assert sync_fx(sandbox.ecb_url, utc(2026, 4, 1), utc(2026, 6, 1), lake, sync_log).attempt.status == "success"
+    assert sync_day(sandbox, lake, sync_log, date(2026, 5, 20)).ok
+    # one order whose total is absurd (5M EUR): dbt's row tests pass it, the fact suite must not
+    (path,) = lake.files("shopify", "orders")
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    bad = rows[0]
+    bad["_payload"] = json.dumps(json.loads(bad["_payload"]) | {"total_price": "5000000.00"})
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+
+    with dg.instance_for_test() as instance:
+        result = (
+            load_defs().resolve_job_def("kpi_transform").execute_in_process(instance=instance, raise_on_error=False)
+        )
+    assert not result.success
+    checks = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    fact = checks[("marts/fct_orders", "staged_expectations")]
+    assert not fact.passed and fact.severity == dg.AssetCheckSeverity.ERROR
+    assert f"key={SHOP.shop_id}/{bad['_record_id']}" in fact.description
+    built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "marts/fct_orders" in built and "marts/sync_health" in built
+    assert not built & {"marts/kpi_daily", "marts/kpi_alerts", "intermediate/int_kpi__store_day"}
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        marts = {
+            t
+            for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+    assert "fct_orders" in marts and "kpi_daily" not in marts
