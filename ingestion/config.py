@@ -259,6 +259,8 @@ def load_stores(path: Path | str) -> StoresFile:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    except ValueError as exc:  # an impossible date (2026-13-01) fails while YAML builds the value
+        raise ConfigError(f"{path}: invalid value: {exc} (a date must be YYYY-MM-DD)") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: expected a mapping with a 'stores' list")
     lines = _line_index(node) if node is not None else {}
