@@ -118,7 +118,7 @@ def test_credential_issue_dates_load_and_wrong_ones_name_file_line_and_field(tmp
     with pytest.raises(ConfigError) as err:
         load_stores(path)
     assert f"{path}:14: stores[0].credentials_issued_at.license_key:" in str(err.value)
-    with pytest.raises(ConfigError, match="month must be in 1..12"):
+    with pytest.raises(ConfigError, match=r"month must be in 1\.\.12"):
         load_stores(write(tmp_path, RAKUTEN.replace("2026-04-01", "2026-13-01")))
     shopify = GOOD + "    credentials_issued_at: {refresh_token: 2026-04-01}\n"
     with pytest.raises(ConfigError, match="shopify has no such expiring credential; it has none"):
