@@ -23,7 +23,7 @@ class FailedExpectation:
     column: str | None
     observed: object
     unexpected_count: int | None
-    sample: list = field(default_factory=list)
+    sample: list = field(default_factory=list)  # the offending rows, named by the index column
 
 
 @dataclass
@@ -44,7 +44,13 @@ class SuiteResult:
         return f"{self.suite}: {len(self.failed)} of {self.evaluated} expectations failed: " + "; ".join(parts)
 
 
-def validate(name: str, frame: pd.DataFrame, expectations: Sequence[gx.expectations.Expectation]) -> SuiteResult:
+def validate(
+    name: str,
+    frame: pd.DataFrame,
+    expectations: Sequence[gx.expectations.Expectation],
+    index_column: str | None = None,
+) -> SuiteResult:
+    """Validate `frame`; with `index_column` (e.g. a store/record key), failure samples name the rows."""
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch_definition = (
@@ -54,19 +60,38 @@ def validate(name: str, frame: pd.DataFrame, expectations: Sequence[gx.expectati
     )
     suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=list(expectations)))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suite, result_format="SUMMARY")
+    result_format: dict = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
+    if index_column is not None:
+        result_format["unexpected_index_column_names"] = [index_column]
+    result = batch.validate(suite, result_format=result_format)
     failed = []
     for r in result.results:
         if r.success:
             continue
         res = r.result or {}
+        kwargs = r.expectation_config.kwargs
         failed.append(
             FailedExpectation(
                 expectation=r.expectation_config.type,
-                column=r.expectation_config.kwargs.get("column"),
+                column=kwargs.get("column") or ",".join(kwargs.get("column_list") or []) or None,
                 observed=res.get("observed_value"),
                 unexpected_count=res.get("unexpected_count"),
-                sample=[str(v) for v in (res.get("partial_unexpected_list") or [])[:5]],
+                sample=_sample(res),
             )
         )
     return SuiteResult(name, bool(result.success), len(frame), len(result.results), failed)
+
+
+def _sample(res: dict) -> list[str]:
+    rows = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or []
+    out = []
+    for row in rows[:5]:
+        if isinstance(row, dict):
+            out.append(", ".join(f"{k}={_plain(v)}" for k, v in row.items()))
+        else:
+            out.append(_plain(row))
+    return out
+
+
+def _plain(value: object) -> str:
+    return value.isoformat() if isinstance(value, pd.Timestamp) else str(value)

@@ -7,12 +7,21 @@ Validated on load; a bad value gives an error naming the file, the line and the 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ingestion.errors import ConfigError
 
@@ -62,6 +71,42 @@ class Credentials(BaseModel):
             raise ValueError(f"{platform} credentials need {options} (got {', '.join(sorted(given)) or 'none'})")
 
 
+# Credentials that expire on a fixed schedule, per source; their lifetimes are in the dbt seed
+# credential_lifetimes (with the reference for each), which marts.sync_health counts down from the
+# dates in `credentials_issued_at`. Shopify offline tokens do not expire.
+EXPIRING_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "shopify": (),
+    "amazon": ("refresh_token", "client_secret"),  # SP-API seller authorization, LWA client secret
+    "amazon_ads": ("client_secret",),  # the Ads app's LWA client secret
+    "tiktok": ("refresh_token",),  # the seller's authorization of the app
+    "shopee": ("refresh_token",),
+    "rakuten": ("license_key",),
+}
+
+
+class CredentialDates(BaseModel):
+    """When each expiring credential was issued or last renewed (a date; times do not matter here)."""
+
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: date | None = None
+    client_secret: date | None = None
+    license_key: date | None = None
+
+    def given(self) -> list[str]:
+        return [name for name, value in self if value is not None]
+
+
+def _check_dates(dates: CredentialDates | None, source: str) -> CredentialDates | None:
+    if dates is None:
+        return None
+    expiring = EXPIRING_CREDENTIALS[source]
+    wrong = [name for name in dates.given() if name not in expiring]
+    if wrong:
+        known = ", ".join(expiring) if expiring else "none (its tokens do not expire on a schedule)"
+        raise ValueError(f"{', '.join(wrong)}: {source} has no such expiring credential; it has {known}")
+    return dates
+
+
 # Non-secret account identifiers each platform needs besides credentials.
 ACCOUNT_KEYS = {
     "shopify": (),
@@ -80,7 +125,13 @@ class AdsConfig(BaseModel):
     base_url: str | None = None
     auth_url: str | None = None
     credentials: Credentials
+    credentials_issued_at: CredentialDates | None = None  # see StoreConfig
     lookback_days: int | None = Field(default=None, ge=0, le=60)
+
+    @field_validator("credentials_issued_at")
+    @classmethod
+    def _issued(cls, value: CredentialDates | None) -> CredentialDates | None:
+        return _check_dates(value, "amazon_ads")
 
     @model_validator(mode="after")
     def _credentials(self) -> AdsConfig:
@@ -104,6 +155,8 @@ class StoreConfig(BaseModel):
     auth_url: str | None = None  # token endpoint host where it differs (Amazon LWA, TikTok auth)
     account: dict[str, str] = Field(default_factory=dict)  # marketplace_id, shop_cipher, shop_id...
     credentials: Credentials
+    # When each expiring credential was issued: marts.sync_health counts the days until it expires.
+    credentials_issued_at: CredentialDates | None = None
     ads: AdsConfig | None = None  # Amazon stores that advertise
     lookback_days: int | None = Field(default=None, ge=0, le=60)  # default: the source's own look-back
     # Multiplies the client's documented per-operation rates. Raise it only where the platform
@@ -119,6 +172,17 @@ class StoreConfig(BaseModel):
         if self.ads is not None and self.platform != "amazon":
             raise ValueError("ads: is only for Amazon stores (Amazon Ads profiles)")
         return self
+
+    @field_validator("credentials_issued_at")
+    @classmethod
+    def _issued(cls, value: CredentialDates | None, info: ValidationInfo) -> CredentialDates | None:
+        platform = info.data.get("platform")
+        return _check_dates(value, platform) if platform else value
+
+    def credential_env_vars(self, credentials: Credentials | None = None) -> dict[str, str]:
+        """Credential kind (refresh_token, ...) -> the env var holding it: names only, never values."""
+        credentials = credentials or self.credentials
+        return {name.removesuffix("_env"): value for name, value in credentials if value is not None}
 
     @field_validator("timezone")
     @classmethod
@@ -195,6 +259,8 @@ def load_stores(path: Path | str) -> StoresFile:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    except ValueError as exc:  # an impossible date (2026-13-01) fails while YAML builds the value
+        raise ConfigError(f"{path}: invalid value: {exc} (a date must be YYYY-MM-DD)") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: expected a mapping with a 'stores' list")
     lines = _line_index(node) if node is not None else {}

@@ -98,7 +98,8 @@ def sync_fx(
 
 
 def land_store_config(stores: StoresFile, lake: RawLake) -> str:
-    """Land the validated stores file (no secrets: only env var names) so dbt sees store attributes.
+    """Land the validated stores file (no secrets: only env var names) so dbt sees store attributes,
+    and the credential issue dates and env var names that sync health counts expiry from.
 
     Every source entity gets its (possibly empty) table here too, so that a seller without, say,
     Rakuten stores still gets a warehouse where the Rakuten staging models are empty, not missing.
@@ -112,7 +113,16 @@ def land_store_config(stores: StoresFile, lake: RawLake) -> str:
             record_id=s.store_id,
             updated_at=None,
             payload=s.model_dump(mode="json", exclude={"credentials", "base_url", "auth_url", "ads"})
-            | {"ads_profile_id": s.ads.profile_id if s.ads else None},
+            | {
+                "ads_profile_id": s.ads.profile_id if s.ads else None,
+                "credential_env_vars": s.credential_env_vars(),
+                "ads_credential_env_vars": s.credential_env_vars(s.ads.credentials) if s.ads else None,
+                "ads_credentials_issued_at": (
+                    s.ads.credentials_issued_at.model_dump(mode="json")
+                    if s.ads and s.ads.credentials_issued_at
+                    else None
+                ),
+            },
         )
         for s in stores.stores
     ]

@@ -52,7 +52,7 @@ def test_graph_is_connected_from_raw_to_kpis():
     assert "raw/shopify/orders" in g["assets"]["staging/stg_shopify__orders"]["deps"]
     assert "raw/ecb/rates" in g["assets"]["staging/stg_ecb__fx_rates"]["deps"]
     assert "marts/kpi_daily" in g["assets"]["marts/kpi_alerts"]["deps"]
-    assert "raw/shopify/orders:raw_orders_expectations (blocking)" in g["checks"]
+    assert "raw/shopify/orders:raw_expectations (blocking)" in g["checks"]
     assert g["schedules"]["kpi_ingest_schedule"]["cron"] == "15 2 * * *"
 
 

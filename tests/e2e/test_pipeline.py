@@ -61,7 +61,7 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
         outcome = run_pipeline(instance, START, END)
         assert outcome.success, outcome
         assert outcome.checks_failed == []
-        assert "raw/shopify/orders:raw_orders_expectations" in outcome.checks_passed
+        assert "raw/shopify/orders:raw_expectations" in outcome.checks_passed
         assert "raw/shopify/orders:all_stores_synced" in outcome.checks_passed
 
         # The hand-off the daemon makes: a successful ingest run requests one transform run.

@@ -83,3 +83,43 @@ def test_the_example_stores_file_is_valid_for_every_platform():
     assert {s.platform for s in stores.stores} == {"shopify", "amazon", "tiktok", "shopee", "rakuten"}
     amazon = next(s for s in stores.stores if s.platform == "amazon")
     assert amazon.ads is not None and amazon.account["marketplace_id"] == "ATVPDKIKX0DER"
+
+
+RAKUTEN = """\
+stores:
+  - store_id: rakuten-jp
+    platform: rakuten
+    name: Acme Rakuten
+    marketplace: rakuten-jp
+    region: APAC
+    country: JP
+    timezone: Asia/Tokyo
+    currency: JPY
+    credentials:
+      service_secret_env: RAKUTEN_SECRET
+      license_key_env: RAKUTEN_KEY
+    credentials_issued_at:
+      license_key: 2026-04-01
+"""
+
+
+def test_credential_issue_dates_load_and_wrong_ones_name_file_line_and_field(tmp_path):
+    (store,) = load_stores(write(tmp_path, RAKUTEN)).stores
+    assert str(store.credentials_issued_at.license_key) == "2026-04-01"
+    assert store.credential_env_vars() == {"service_secret": "RAKUTEN_SECRET", "license_key": "RAKUTEN_KEY"}
+
+    path = write(tmp_path, RAKUTEN.replace("license_key: 2026-04-01", "refresh_token: 2026-04-01"))
+    with pytest.raises(ConfigError) as err:
+        load_stores(path)
+    assert f"{path}:13: stores[0].credentials_issued_at: refresh_token: rakuten has no such expiring credential" in (
+        str(err.value)
+    )
+    path = write(tmp_path, RAKUTEN.replace("2026-04-01", "'1st of April'"))
+    with pytest.raises(ConfigError) as err:
+        load_stores(path)
+    assert f"{path}:14: stores[0].credentials_issued_at.license_key:" in str(err.value)
+    with pytest.raises(ConfigError, match=r"month must be in 1\.\.12"):
+        load_stores(write(tmp_path, RAKUTEN.replace("2026-04-01", "2026-13-01")))
+    shopify = GOOD + "    credentials_issued_at: {refresh_token: 2026-04-01}\n"
+    with pytest.raises(ConfigError, match="shopify has no such expiring credential; it has none"):
+        load_stores(write(tmp_path, shopify))
