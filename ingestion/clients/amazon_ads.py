@@ -131,13 +131,19 @@ def _detail(response: requests.Response) -> str:
     return json.dumps(body)[:300]
 
 
+class AdsTokenRejected(AuthInvalid):
+    """401 for an access token the Ads API does not accept (invalid or revoked, not said to be expired).
+    One refresh is tried: a cached token from an authority that was restarted or rotated is otherwise
+    indistinguishable from a revoked one; a second rejection is final (auth_invalid)."""
+
+
 def _classify(response: requests.Response) -> SyncError | None:
     status = response.status_code
     if status == 401:
         detail = _detail(response)
         if "expired" in detail.lower():
             return AuthExpired(f"Amazon Ads: access token expired: {detail}")
-        return AuthInvalid(
+        return AdsTokenRejected(
             f"Amazon Ads refused the access token, client id or profile scope ({detail}): check that the "
             "authorization is not revoked and that the profile belongs to it"
         )
@@ -255,7 +261,7 @@ class AmazonAdsClient:
                 **kwargs,
             )
 
-        return call_with_token(self.token, send)
+        return call_with_token(self.token, send, refresh_on=(AuthExpired, AdsTokenRejected))
 
     # -- profile --------------------------------------------------------------------------------
     def profile(self) -> dict:

@@ -119,8 +119,12 @@ ENTITIES = {
     ),
     "reviews": EntitySpec(
         "reviews",
-        "Product comments (get_comment) written or replied to in the window, newest first; no window limit.",
+        "Product comments (get_comment) written or replied to in the window, newest first; no window limit. "
+        "Shopee serves only a shop's newest 500 comments, so history is clipped to 60 days (a backfill cannot "
+        "reach older ones; a shop with more than 500 comments in 60 days fails window_rejected and needs it "
+        "shorter).",
         lookback=timedelta(days=3),
+        max_history=timedelta(days=60),
     ),
     "conversations": EntitySpec(
         "conversations",

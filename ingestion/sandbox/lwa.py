@@ -53,6 +53,12 @@ class LwaAuthority(SandboxApp):
                     grant.revoked = True
             self._access = {k: v for k, v in self._access.items() if v[0] != store_id}
 
+    def forget_access_tokens(self) -> None:
+        """Lose every live access token, as a restarted token service would: cached tokens become
+        unknown (invalid), while refresh tokens keep working."""
+        with self._lock:
+            self._access.clear()
+
     def expire_access_tokens(self, store_id: str) -> None:
         """Age the store's access tokens past their hour (what a long report download runs into)."""
         with self._lock:

@@ -348,7 +348,9 @@ def test_a_revoked_authorization_is_auth_invalid(ads, lake, sync_log, how, tmp_p
     window = Window(NOW - timedelta(days=3), NOW)
     result = run_sync(client, store_id=SHOP.shop_id, entity="sp_campaigns", window=window, lake=lake, log=sync_log)
     entry = sync_log.entries()[-1]
-    assert (entry["status"], entry["error_class"], entry["http_status"]) == ("failed", "auth_invalid", 401)
+    # the rejected access token earns one refresh, and LWA's refusal of the grant is the final word
+    assert (entry["status"], entry["error_class"], entry["http_status"]) == ("failed", "auth_invalid", 400)
+    assert "invalid_grant" in entry["error_message"]
     assert result.files == []
     # a fresh token cannot be had either: LWA refuses the grant
     fresh = lwa_token(
@@ -360,6 +362,19 @@ def test_a_revoked_authorization_is_auth_invalid(ads, lake, sync_log, how, tmp_p
     )
     with pytest.raises(AuthInvalid, match="invalid_grant"):
         fresh.get()
+
+
+def test_a_token_the_api_no_longer_knows_is_refreshed_once(ads, lake, sync_log):
+    """A cached access token that the Ads API rejects without calling it expired (the token service was
+    restarted, or rotated it) gets one refresh, and the sync goes on."""
+    client = ads.client()
+    stale = client.token.get()
+    ads.lwa.forget_access_tokens()
+    window = Window(NOW - timedelta(days=3), NOW)
+    run_sync(client, store_id=SHOP.shop_id, entity="sp_campaigns", window=window, lake=lake, log=sync_log)
+    entry = sync_log.entries()[-1]
+    assert entry["status"] == "success", entry
+    assert client.token.get() != stale
 
 
 def test_a_profile_of_another_seller_is_refused(ads):
