@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from ingestion.config import EXPIRING_CREDENTIALS
 from ingestion.sandbox.ecb import EcbSandbox
 from ingestion.sandbox.generator import DEMO_SHOPS, Brushing, Incident, SandboxData, SandboxShop
 from ingestion.sandbox.lwa import LwaAuthority
@@ -74,11 +75,21 @@ class Sandbox:
         entries, env = [], {}
         for shop in self.data.shops:
             entry, values = self.apps[shop.platform].store_entry(shop, self.url(shop.platform))
+            # the sandbox authorizes every app when it starts: its credentials were issued today, so
+            # sync health can count down to their expiry instead of warning that it is unknown
+            issued = self.clock.now().date()
+            expiring = EXPIRING_CREDENTIALS[shop.platform]
+            if expiring:
+                entry["credentials_issued_at"] = {name: issued for name in expiring}
             if shop.platform == "amazon":
                 entry["auth_url"] = self.url("lwa")
                 if shop.ads_profile_id and "amazon_ads" in self.apps:
                     ads, ads_values = self.apps["amazon_ads"].ads_entry(shop, self.url("amazon_ads"))
-                    entry["ads"] = {**ads, "auth_url": self.url("lwa")}
+                    entry["ads"] = {
+                        **ads,
+                        "auth_url": self.url("lwa"),
+                        "credentials_issued_at": {name: issued for name in EXPIRING_CREDENTIALS["amazon_ads"]},
+                    }
                     values = {**values, **ads_values}
             entries.append(
                 {
