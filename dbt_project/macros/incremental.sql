@@ -75,3 +75,32 @@
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The orders an incremental run of an order-keyed fact rebuilds (store_id, order_id), from `rows`
+    (a CTE with store_id, order_id, order_date, currency_code, _loaded_at; needs a `watermarks` CTE):
+    landed after the store's watermark, counting but missing from the fact, or placed on a local day
+    whose FX rate changed. fct_orders and fct_order_lines share it, so they rebuild the same orders. -#}
+{% macro touched_orders(rows) -%}
+    select
+        {{ rows }}.store_id,
+        {{ rows }}.order_id
+    from {{ rows }}
+    left join watermarks on watermarks.store_id = {{ rows }}.store_id
+    where {{ loaded_since_watermark(rows ~ '._loaded_at', 'watermarks.watermark') }}
+    union
+    select
+        {{ rows }}.store_id,
+        {{ rows }}.order_id
+    from {{ rows }}
+    where not exists (
+        select 1 from {{ this }} as built
+        where built.store_id = {{ rows }}.store_id and built.order_id = {{ rows }}.order_id
+    )
+    union
+    select
+        {{ rows }}.store_id,
+        {{ rows }}.order_id
+    from {{ rows }}
+    inner join ({{ fx_changed_days('order_date') }}) as changed
+        on changed.rate_day = {{ rows }}.order_date and changed.currency_code = {{ rows }}.currency_code
+{%- endmacro %}

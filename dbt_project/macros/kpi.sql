@@ -124,3 +124,34 @@
 {% macro add_hours(hours, timestamp_column) -%}
     {{ dbt.dateadd('hour', hours, timestamp_column) }}
 {%- endmacro %}
+
+{#- A unit cost (seed product_costs) in the store's currency: as entered when the currencies agree,
+    else through the reporting currency at the day's rates; 0 for a SKU without a cost. -#}
+{% macro unit_cost_in_store_currency(unit_cost, cost_currency, store_currency, cost_rate, store_rate) -%}
+    case
+        when {{ unit_cost }} is null then 0
+        when {{ cost_currency }} = {{ store_currency }} then {{ unit_cost }}
+        else {{ unit_cost }} * {{ cost_rate }} / {{ store_rate }}
+    end
+{%- endmacro %}
+
+{% macro unit_cost_in_reporting_currency(unit_cost, cost_rate) -%}
+    coalesce({{ unit_cost }} * {{ cost_rate }}, 0)
+{%- endmacro %}
+
+{#- The catalog's derived amounts (kpi_catalog.yml: net_sales, gross_profit, contribution), in both
+    currencies, from the summed measures in scope. -#}
+{% macro kpi_profit_columns(contribution=true) -%}
+    {%- set out = [] -%}
+    {%- for suffix in ['', '_reporting'] -%}
+        {%- set net = 'gmv' ~ suffix ~ ' - discounts' ~ suffix ~ ' - refund_amount' ~ suffix -%}
+        {%- do out.append(net ~ ' as net_sales' ~ suffix) -%}
+        {%- do out.append(net ~ ' - cogs' ~ suffix ~ ' as gross_profit' ~ suffix) -%}
+        {%- if contribution -%}
+            {%- do out.append(
+                net ~ ' - cogs' ~ suffix ~ ' - platform_fees' ~ suffix ~ ' - ad_spend' ~ suffix ~ ' as contribution' ~ suffix
+            ) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}

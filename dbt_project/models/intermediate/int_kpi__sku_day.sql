@@ -232,15 +232,18 @@ joined as (
         end
             as stock_out_sku_days,
         case
-            when inventory.store_id is null then null
-            when costs.unit_cost is null then 0
-            when costs.cost_currency_code = stores.currency_code then costs.unit_cost
-            else costs.unit_cost * cost_fx.rate_to_reporting / store_fx.rate_to_reporting
-        end * inventory.fulfillable_quantity as inventory_value_at_cost,
+            when inventory.store_id is not null
+                then {{ unit_cost_in_store_currency(
+                    'costs.unit_cost', 'costs.cost_currency_code', 'stores.currency_code',
+                    'cost_fx.rate_to_reporting', 'store_fx.rate_to_reporting'
+                ) }} * inventory.fulfillable_quantity
+        end as inventory_value_at_cost,
         case
-            when inventory.store_id is null then null
-            else coalesce(costs.unit_cost * cost_fx.rate_to_reporting, 0)
-        end * inventory.fulfillable_quantity as inventory_value_at_cost_reporting,
+            when inventory.store_id is not null
+                then
+                    inventory.fulfillable_quantity
+                    * {{ unit_cost_in_reporting_currency('costs.unit_cost', 'cost_fx.rate_to_reporting') }}
+        end as inventory_value_at_cost_reporting,
         case
             when inventory.store_id is not null
                 then greatest(
@@ -283,8 +286,5 @@ joined as (
 
 select
     *,
-    gmv - discounts - refund_amount as net_sales,
-    gmv_reporting - discounts_reporting - refund_amount_reporting as net_sales_reporting,
-    gmv - discounts - refund_amount - cogs as gross_profit,
-    gmv_reporting - discounts_reporting - refund_amount_reporting - cogs_reporting as gross_profit_reporting
+    {{ kpi_profit_columns(contribution=false) | join(',\n    ') }}
 from joined

@@ -363,11 +363,5 @@ joined as (
 
 select
     *,
-    gmv - discounts - refund_amount as net_sales,
-    gmv_reporting - discounts_reporting - refund_amount_reporting as net_sales_reporting,
-    gmv - discounts - refund_amount - cogs as gross_profit,
-    gmv_reporting - discounts_reporting - refund_amount_reporting - cogs_reporting as gross_profit_reporting,
-    gmv - discounts - refund_amount - cogs - platform_fees - ad_spend as contribution,
-    gmv_reporting - discounts_reporting - refund_amount_reporting - cogs_reporting - platform_fees_reporting
-    - ad_spend_reporting as contribution_reporting
+    {{ kpi_profit_columns() | join(',\n    ') }}
 from joined

@@ -52,16 +52,12 @@ select
     candidates.quantity,
     candidates.currency_code,
     candidates.unit_cost is not null as has_cost,
-    -- the cost in the store's currency: as entered when the currencies agree, else via the reporting currency
-    case
-        when candidates.unit_cost is null then 0
-        when candidates.cost_currency_code = candidates.currency_code then candidates.unit_cost
-        else candidates.unit_cost * cost_fx.rate_to_reporting / candidates.rate_to_reporting
-    end * candidates.quantity as cogs,
-    case
-        when candidates.unit_cost is null then 0
-        else candidates.unit_cost * cost_fx.rate_to_reporting
-    end * candidates.quantity as cogs_reporting
+    {{ unit_cost_in_store_currency(
+        'candidates.unit_cost', 'candidates.cost_currency_code', 'candidates.currency_code',
+        'cost_fx.rate_to_reporting', 'candidates.rate_to_reporting'
+    ) }} * candidates.quantity as cogs,
+    {{ unit_cost_in_reporting_currency('candidates.unit_cost', 'cost_fx.rate_to_reporting') }}
+    * candidates.quantity as cogs_reporting
 from candidates
 left join fx as cost_fx
     on cost_fx.rate_day = candidates.order_date and cost_fx.currency_code = candidates.cost_currency_code

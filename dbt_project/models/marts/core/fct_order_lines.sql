@@ -31,28 +31,7 @@ watermarks as (
 ),
 
 touched as (
-    select
-        lines.store_id,
-        lines.order_id
-    from lines
-    left join watermarks on watermarks.store_id = lines.store_id
-    where {{ loaded_since_watermark('lines._loaded_at', 'watermarks.watermark') }}
-    union
-    select
-        lines.store_id,
-        lines.order_id
-    from lines
-    where not exists (
-        select 1 from {{ this }} as built
-        where built.store_id = lines.store_id and built.order_id = lines.order_id
-    )
-    union
-    select
-        lines.store_id,
-        lines.order_id
-    from lines
-    inner join ({{ fx_changed_days('order_date') }}) as changed
-        on changed.rate_day = lines.order_date and changed.currency_code = lines.currency_code
+    {{ touched_orders('lines') }}
 ),
 {% endif %}
 

@@ -30,28 +30,7 @@ watermarks as (
 ),
 
 touched as (
-    select
-        orders.store_id,
-        orders.order_id
-    from orders
-    left join watermarks on watermarks.store_id = orders.store_id
-    where {{ loaded_since_watermark('orders._loaded_at', 'watermarks.watermark') }}
-    union
-    select
-        orders.store_id,
-        orders.order_id
-    from orders
-    where not exists (
-        select 1 from {{ this }} as built
-        where built.store_id = orders.store_id and built.order_id = orders.order_id
-    )
-    union
-    select
-        orders.store_id,
-        orders.order_id
-    from orders
-    inner join ({{ fx_changed_days('order_date') }}) as changed
-        on changed.rate_day = orders.order_date and changed.currency_code = orders.currency_code
+    {{ touched_orders('orders') }}
 ),
 {% endif %}
 
