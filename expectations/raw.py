@@ -49,6 +49,9 @@ class RawEntitySpec:
     status: str | None = None
     statuses: tuple[str, ...] = ()
     lines: str | None = None  # a list that must not be empty (an order without lines has no GMV)
+    # A value the platform documents as "not known yet" (Rakuten RMS: -9999 until the total is
+    # confirmed). It is read as a missing amount, not checked against the bounds.
+    amount_unconfirmed: float | None = None
     guards_kpis: bool = False  # orders, lines and refunds: a failing batch must not reach the marts
 
 
@@ -179,6 +182,7 @@ RAW_SPECS: dict[tuple[str, str], RawEntitySpec] = {
     ("rakuten", "orders"): RawEntitySpec(
         currency_constant="JPY",
         amount="totalPrice",
+        amount_unconfirmed=-9999,
         status="orderProgress",
         statuses=RAKUTEN_PROGRESS,
         guards_kpis=True,
@@ -237,6 +241,8 @@ def frame_from_raw(table: pa.Table, spec: RawEntitySpec) -> pd.DataFrame:
         record = record if ok else {}
         currency = spec.currency_constant or _path(record, spec.currency)
         amount = _number(_path(record, spec.amount)) if spec.amount else None
+        if amount is not None and amount == spec.amount_unconfirmed:
+            amount = None
         scale = UNITS_PER_USD.get(str(currency), 1)
         lines = _path(record, spec.lines) if spec.lines else None
         status = _path(record, spec.status) if spec.status else None

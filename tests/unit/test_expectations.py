@@ -95,3 +95,23 @@ def test_an_empty_batch_after_busy_syncs_is_a_volume_anomaly():
     (anomaly,) = volume_against_history(log, "shopify", "orders", ["new", "new-us"])
     assert (anomaly.store_id, anomaly.rows, anomaly.median_rows, anomaly.history) == ("acme-de", 0, 85.0, 7)
     assert volume_against_history(log[:2] + log[-2:], "shopify", "orders", ["new"]) == []  # too little history
+
+
+def test_rakuten_unconfirmed_total_is_not_an_amount_but_a_negative_total_is():
+    def rakuten(total: int) -> pa.Table:
+        record = {"orderNumber": "r-1", "totalPrice": total, "orderProgress": 300, "PackageModelList": [{}]}
+        row = {
+            "_platform": "rakuten",
+            "_store_id": "rakuten-jp",
+            "_entity": "orders",
+            "_record_id": "r-1",
+            "_record_updated_at": NOW - timedelta(hours=1),
+            "_sync_id": "s",
+            "_loaded_at": NOW,
+            "_payload": json.dumps(record),
+        }
+        return pa.Table.from_pylist([row], schema=RAW_SCHEMA)
+
+    assert validate_raw_batch("rakuten", "orders", rakuten(-9999), now=NOW).success
+    result = validate_raw_batch("rakuten", "orders", rakuten(-5), now=NOW)
+    assert {f.column for f in result.failed} == {"amount"}, result.summary()
