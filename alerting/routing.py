@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alerting.channels import (
     Channel,
@@ -25,8 +24,7 @@ from alerting.channels import (
     WeComChannel,
 )
 from alerting.model import Alert
-from ingestion.config import ENV_NAME, _field_name, _line_index
-from ingestion.errors import ConfigError
+from ingestion.config import ENV_NAME, load_yaml_model
 
 HTTP_TYPES = ("webhook", "slack", "feishu", "wecom", "dingtalk")
 DEFAULT_WEBHOOK_URL_ENV = "KPI_ALERT_WEBHOOK_URL"
@@ -175,31 +173,6 @@ def load_routing(path: Path | str, env: Mapping[str, str], *, must_exist: bool =
     path = Path(path)
     if not path.exists() and not must_exist:
         return default_routing(env)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the alert routing file: {exc.strerror}") from exc
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: expected a mapping with `channels` and `routes`")
-    lines = _line_index(node) if node is not None else {}
-    try:
-        return RoutingFile.model_validate(data)
-    except ValidationError as exc:
-        messages = []
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            probe = loc
-            while probe and probe not in lines:
-                probe = probe[:-1]
-            messages.append(
-                f"{path}:{lines.get(probe, 1)}: {_field_name(loc) or '(file)'}: "
-                f"{err['msg'].removeprefix('Value error, ')}"
-            )
-        raise ConfigError("invalid alert routing file\n  " + "\n  ".join(messages)) from None
+    return load_yaml_model(
+        path, RoutingFile, what="alert routing file", expected="a mapping with `channels` and `routes`"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -226,6 +226,9 @@ class StoresFile(BaseModel):
         return self
 
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
 def _line_index(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
     """Map each key path of a YAML document to its 1-based line number."""
     index = {path: node.start_mark.line + 1}
@@ -246,12 +249,14 @@ def _field_name(loc: tuple) -> str:
     return out
 
 
-def load_stores(path: Path | str) -> StoresFile:
+def load_yaml_model(path: Path | str, model: type[ModelT], *, what: str, expected: str) -> ModelT:
+    """Read a user-edited YAML file into `model`. Every error names the file, the line and the field
+    (`stores.yaml:12: stores[3].region: ...`): `what` names the file's kind, `expected` its top level."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read stores file: {exc.strerror}") from exc
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from exc
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -262,10 +267,10 @@ def load_stores(path: Path | str) -> StoresFile:
     except ValueError as exc:  # an impossible date (2026-13-01) fails while YAML builds the value
         raise ConfigError(f"{path}: invalid value: {exc} (a date must be YYYY-MM-DD)") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: expected a mapping with a 'stores' list")
+        raise ConfigError(f"{path}:1: expected {expected}")
     lines = _line_index(node) if node is not None else {}
     try:
-        return StoresFile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         messages = []
         for err in exc.errors():
@@ -276,4 +281,8 @@ def load_stores(path: Path | str) -> StoresFile:
             line = lines.get(probe, 1)
             field = _field_name(loc) or "(file)"
             messages.append(f"{path}:{line}: {field}: {err['msg'].removeprefix('Value error, ')}")
-        raise ConfigError("invalid stores file\n  " + "\n  ".join(messages)) from None
+        raise ConfigError(f"invalid {what}\n  " + "\n  ".join(messages)) from None
+
+
+def load_stores(path: Path | str) -> StoresFile:
+    return load_yaml_model(path, StoresFile, what="stores file", expected="a mapping with a 'stores' list")
