@@ -107,6 +107,7 @@ def land_store_config(stores: StoresFile, lake: RawLake) -> str:
     for src in SOURCES:
         for entity in src.entities:
             lake.ensure_entity(src.name, entity)
+    lake.ensure_entity("config", "alert_rules")  # landed by alerting.rules; empty until then (no rules)
     sync_id = new_sync_id()
     records = [
         RawRecord(

@@ -18,6 +18,7 @@ class Settings:
     outbox_path: Path  # the alert delivery history (JSON lines)
     alert_channels_file: Path  # the alert routing file (channels, routes, owners)
     alert_channels_required: bool  # KPI_ALERT_CHANNELS was set: the file must exist
+    alert_rules_file: Path  # the KPI alert rules (alert_rules.yaml)
     state_dir: Path  # rotated refresh tokens and other secrets the syncs keep (owner-only)
     reporting_currency: str
     sync_workers: int
@@ -38,6 +39,7 @@ class Settings:
             outbox_path=path("KPI_ALERT_OUTBOX", warehouse.parent / "alerts_outbox.jsonl"),
             alert_channels_file=path("KPI_ALERT_CHANNELS", PROJECT_ROOT / "alert_channels.yaml"),
             alert_channels_required=bool(env.get("KPI_ALERT_CHANNELS")),
+            alert_rules_file=path("KPI_ALERT_RULES", PROJECT_ROOT / "alert_rules.yaml"),
             state_dir=path("KPI_STATE_DIR", warehouse.parent / ".state"),
             reporting_currency=env.get("KPI_REPORTING_CURRENCY", "USD"),
             sync_workers=int(env.get("KPI_SYNC_WORKERS", "4")),

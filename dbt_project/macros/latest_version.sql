@@ -8,3 +8,11 @@
         order by _record_updated_at desc, _loaded_at desc, _sync_id desc
     ) = 1
 {%- endmacro %}
+
+{#- The records of the newest load of a config file landed whole on every run (alert rules): what
+    the file holds now, so that an entry deleted from the file disappears. -#}
+{% macro newest_config_load(relation) -%}
+    select *
+    from {{ relation }}
+    where _loaded_at = (select max(_loaded_at) from {{ relation }})
+{%- endmacro %}

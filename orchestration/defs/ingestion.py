@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from alerting.rules import land_rules
 from ingestion.clients.base import EntitySpec
 from ingestion.runner import land_store_config, sync_fx, sync_stores
 from ingestion.sources import SOURCES, Source
@@ -11,6 +12,7 @@ from orchestration.partitions import daily_partitions
 RAW_SHOPIFY_ORDERS = dg.AssetKey(["raw", "shopify", "orders"])
 RAW_ECB_RATES = dg.AssetKey(["raw", "ecb", "rates"])
 RAW_CONFIG_STORES = dg.AssetKey(["raw", "config", "stores"])
+RAW_CONFIG_ALERT_RULES = dg.AssetKey(["raw", "config", "alert_rules"])
 SYNC_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
@@ -132,6 +134,19 @@ def config_stores(kpi: KpiResource) -> dg.MaterializeResult:
     stores = kpi.stores_config()
     sync_id = land_store_config(stores, kpi.lake())
     return dg.MaterializeResult(metadata={"dagster/row_count": len(stores.stores), "sync_id": sync_id})
+
+
+@dg.asset(
+    key=RAW_CONFIG_ALERT_RULES,
+    group_name="raw",
+    kinds={"python", "parquet"},
+    description="The KPI alert rules file (alert_rules.yaml), validated against the KPI catalog and landed "
+    "whole per run; marts.kpi_alerts evaluates the newest load.",
+)
+def config_alert_rules(kpi: KpiResource) -> dg.MaterializeResult:
+    rules = kpi.alert_rules()
+    sync_id = land_rules(rules, kpi.lake())
+    return dg.MaterializeResult(metadata={"dagster/row_count": len(rules.rules), "sync_id": sync_id})
 
 
 sync_log_spec = dg.AssetSpec(

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orchestration.defs.ingestion import RAW_CONFIG_STORES, RAW_ECB_RATES, RAW_SOURCE_KEYS
+from orchestration.defs.ingestion import RAW_CONFIG_ALERT_RULES, RAW_CONFIG_STORES, RAW_ECB_RATES, RAW_SOURCE_KEYS
 from orchestration.partitions import daily_partitions
 
 kpi_ingest = dg.define_asset_job(
@@ -23,9 +23,9 @@ kpi_ingest = dg.define_asset_job(
 
 kpi_transform = dg.define_asset_job(
     "kpi_transform",
-    selection=dg.AssetSelection.assets(RAW_CONFIG_STORES)
+    selection=dg.AssetSelection.assets(RAW_CONFIG_STORES, RAW_CONFIG_ALERT_RULES)
     | dg.AssetSelection.groups("config", "staging", "intermediate", "marts"),
-    description="Land the stores file, then dbt build: staging, intermediate, marts and their tests.",
+    description="Land the stores and alert rules files, then dbt build: staging, intermediate, marts and their tests.",
 )
 
 

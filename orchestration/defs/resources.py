@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource
 
 from alerting.outbox import Outbox
 from alerting.routing import load_routing
+from alerting.rules import RulesFile, load_rules
 from ingestion.config import StoreConfig, StoresFile, load_stores
 from ingestion.errors import ConfigError
 from ingestion.lake import RawLake
@@ -51,6 +52,12 @@ class KpiResource(dg.ConfigurableResource):
         except ConfigError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         return Outbox(settings.outbox_path, routing, os.environ)
+
+    def alert_rules(self) -> RulesFile:
+        try:
+            return load_rules(self.settings().alert_rules_file)
+        except ConfigError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
     def lake(self) -> RawLake:
         return RawLake(self.settings().lake_dir)

@@ -1,84 +1,216 @@
-{#- One row per alert raised: a rule of seed kpi_alert_rules breached by a store on a local day. -#}
-{%- set kpis = ['refund_rate_by_value', 'gmv_vs_trailing_28d'] -%}
-
+{#- One row per alert raised: a rule of the alert rules file (alert_rules.yaml) breached by a subject
+    (store, SKU, platform or region) on a complete local day, over the rule's window. Evaluated for the
+    newest `alert_history_days` days of each subject; the row on the subject's newest complete day is the
+    current state (`is_current`), which the alert sensor sends and resolves. -#}
 with
 
-daily as (
+rules as (
+    select * from {{ ref('stg_config__alert_rules') }}
+),
+
+scopes as (
+    select * from {{ ref('stg_config__alert_rule_scopes') }}
+),
+
+guards as (
+    select * from {{ ref('stg_config__alert_rule_guards') }}
+),
+
+observations as (
+    select * from {{ ref('int_kpi_alerts__observations') }}
+),
+
+stores as (
+    select store_id, owner from {{ ref('dim_stores') }}
+),
+
+subjects as (
+    select
+        level,
+        subject_id,
+        metric,
+        min(obs_date) as first_date,
+        max(case when is_complete_day then obs_date end) as newest_date
+    from observations
+    group by level, subject_id, metric
+),
+
+-- (rule, subject, day) to evaluate: complete days in the horizon with history for the whole window
+candidates as (
+    select
+        rules.*,
+        observations.subject_id,
+        observations.store_id,
+        observations.sku,
+        observations.platform,
+        observations.region,
+        observations.metric_kind,
+        observations.metric_scale,
+        observations.obs_date as kpi_date,
+        subjects.newest_date,
+        stores.owner
+    from rules
+    inner join observations
+        on observations.level = rules.level and observations.metric = rules.metric
+    inner join subjects
+        on subjects.level = observations.level
+        and subjects.subject_id = observations.subject_id
+        and subjects.metric = observations.metric
+    left join stores on stores.store_id = observations.store_id
+    where observations.is_complete_day
+        and observations.obs_date > {{ add_days(-var('alert_history_days'), 'subjects.newest_date') }}
+        and subjects.first_date
+            <= {{ add_days('1 - rules.window_days - coalesce(rules.baseline_days, 0)', 'observations.obs_date') }}
+),
+
+in_scope as (
+    select candidates.*
+    from candidates
+    where not exists (
+        select 1
+        from scopes
+        where scopes.rule_id = candidates.rule_id
+            and not exists (
+                select 1
+                from scopes as allowed
+                where allowed.rule_id = scopes.rule_id
+                    and allowed.dimension = scopes.dimension
+                    and allowed.scope_value = case scopes.dimension
+                        when 'store' then candidates.store_id
+                        when 'platform' then candidates.platform
+                        when 'region' then candidates.region
+                        when 'sku' then candidates.sku
+                        when 'owner' then candidates.owner
+                    end
+            )
+    )
+),
+
+-- the window (the newest window_days days) and the baseline (the baseline_days days before it)
+windowed as (
+    select
+        in_scope.rule_id,
+        in_scope.subject_id,
+        in_scope.kpi_date,
+        sum(case when observations.obs_date > {{ add_days('-in_scope.window_days', 'in_scope.kpi_date') }}
+            then observations.numerator end) as window_numerator,
+        sum(case when observations.obs_date > {{ add_days('-in_scope.window_days', 'in_scope.kpi_date') }}
+            then observations.denominator end) as window_denominator,
+        sum(case when observations.obs_date <= {{ add_days('-in_scope.window_days', 'in_scope.kpi_date') }}
+            then observations.numerator end) as baseline_numerator,
+        sum(case when observations.obs_date <= {{ add_days('-in_scope.window_days', 'in_scope.kpi_date') }}
+            then observations.denominator end) as baseline_denominator
+    from in_scope
+    inner join observations
+        on observations.level = in_scope.level
+        and observations.subject_id = in_scope.subject_id
+        and observations.metric = in_scope.metric
+        and observations.obs_date <= in_scope.kpi_date
+        and observations.obs_date
+            > {{ add_days('-(in_scope.window_days + coalesce(in_scope.baseline_days, 0))', 'in_scope.kpi_date') }}
+    group by in_scope.rule_id, in_scope.subject_id, in_scope.kpi_date
+),
+
+guard_sums as (
+    select
+        in_scope.rule_id,
+        in_scope.subject_id,
+        in_scope.kpi_date,
+        guards.guard_metric,
+        guards.guard_min,
+        coalesce(sum(observations.numerator), 0) as guard_value
+    from in_scope
+    inner join guards on guards.rule_id = in_scope.rule_id
+    left join observations
+        on observations.level = in_scope.level
+        and observations.subject_id = in_scope.subject_id
+        and observations.metric = guards.guard_metric
+        and observations.obs_date <= in_scope.kpi_date
+        and observations.obs_date > {{ add_days('-in_scope.window_days', 'in_scope.kpi_date') }}
+    group by in_scope.rule_id, in_scope.subject_id, in_scope.kpi_date, guards.guard_metric, guards.guard_min
+),
+
+guarded as (
+    select rule_id, subject_id, kpi_date
+    from guard_sums
+    group by rule_id, subject_id, kpi_date
+    having sum(case when guard_value < guard_min then 1 else 0 end) > 0
+),
+
+valued as (
+    select
+        in_scope.*,
+        case
+            when in_scope.metric_kind = 'ratio'
+                then {{ kpi_ratio('windowed.window_numerator * in_scope.metric_scale', 'windowed.window_denominator') }}
+            else windowed.window_numerator
+        end as kpi_value,
+        case
+            when in_scope.baseline_days is null then null
+            when in_scope.metric_kind = 'ratio'
+                then {{ kpi_ratio('windowed.baseline_numerator * in_scope.metric_scale', 'windowed.baseline_denominator') }}
+            else windowed.baseline_numerator * in_scope.window_days / in_scope.baseline_days
+        end as baseline_value
+    from in_scope
+    inner join windowed
+        on windowed.rule_id = in_scope.rule_id
+        and windowed.subject_id = in_scope.subject_id
+        and windowed.kpi_date = in_scope.kpi_date
+    where not exists (
+        select 1 from guarded
+        where guarded.rule_id = in_scope.rule_id
+            and guarded.subject_id = in_scope.subject_id
+            and guarded.kpi_date = in_scope.kpi_date
+    )
+),
+
+compared as (
     select
         *,
-        gmv / nullif(avg(gmv) over (
-            partition by store_id order by kpi_date rows between 28 preceding and 1 preceding
-        ), 0) as gmv_vs_trailing_28d,
-        count(*) over (
-            partition by store_id order by kpi_date rows between 28 preceding and 1 preceding
-        ) as trailing_days
-    from {{ ref('kpi_daily') }}
-),
-
-rules as (
-    select * from {{ ref('kpi_alert_rules') }}
-),
-
-evaluated as (
-    select
-        rules.rule_id,
-        rules.kpi,
-        rules.comparison,
-        rules.warning_threshold,
-        rules.critical_threshold,
-        rules.description as rule_description,
-        daily.store_id,
-        daily.platform,
-        daily.kpi_date,
-        daily.orders,
-        case rules.kpi
-            {%- for kpi in kpis %}
-                when '{{ kpi }}' then cast(daily.{{ kpi }} as double)
-            {%- endfor %}
-        end as kpi_value,
-        daily.trailing_days
-    from daily
-    cross join rules
-    -- a partial day (its data not yet synced to the end) would look like a collapse
-    where daily.orders >= rules.min_orders and daily.is_complete_day
+        case
+            when baseline_days is null then kpi_value
+            when baseline_value > 0 then kpi_value / baseline_value
+        end as compared_value
+    from valued
 ),
 
 breaches as (
     select
         *,
         case
-            when comparison = 'above' and kpi_value > critical_threshold then 'critical'
-            when comparison = 'below' and kpi_value < critical_threshold then 'critical'
-            when comparison = 'above' and kpi_value > warning_threshold then 'warning'
-            when comparison = 'below' and kpi_value < warning_threshold then 'warning'
+            when comparison = 'above' and compared_value > critical_threshold then 'critical'
+            when comparison = 'below' and compared_value < critical_threshold then 'critical'
+            when comparison = 'above' and compared_value > warning_threshold then 'warning'
+            when comparison = 'below' and compared_value < warning_threshold then 'warning'
         end as severity
-    from evaluated
-    -- a trailing comparison needs a full trailing window
-    where kpi_value is not null and (kpi != 'gmv_vs_trailing_28d' or trailing_days = 28)
-),
-
-newest as (
-    select store_id, max(kpi_date) as newest_date from {{ ref('kpi_daily') }}
-    where is_complete_day
-    group by store_id
+    from compared
+    where compared_value is not null
 )
 
 select
-    md5(breaches.rule_id || '|' || breaches.store_id || '|' || cast(breaches.kpi_date as varchar)) as alert_id,
-    breaches.rule_id,
-    breaches.kpi,
-    'store' as subject_type,
-    breaches.store_id as subject_id,
-    breaches.store_id,
-    breaches.platform,
-    breaches.kpi_date,
-    breaches.kpi_value,
-    case breaches.severity when 'critical' then breaches.critical_threshold else breaches.warning_threshold end
-        as threshold,
-    breaches.comparison,
-    breaches.severity,
-    breaches.rule_description,
-    breaches.kpi_date >= newest.newest_date - {{ var('alert_lookback_days') }} as is_actionable
+    md5(rule_id || '|' || subject_id || '|' || cast(kpi_date as varchar)) as alert_id,
+    'kpi:' || rule_id || ':' || subject_id as condition_key,
+    rule_id,
+    metric,
+    level as subject_type,
+    subject_id,
+    store_id,
+    sku,
+    platform,
+    region,
+    kpi_date,
+    window_days,
+    {{ add_days('1 - window_days', 'kpi_date') }} as window_start,
+    kpi_value,
+    baseline_days,
+    baseline_value,
+    compared_value,
+    case severity when 'critical' then critical_threshold else warning_threshold end as threshold,
+    comparison,
+    severity,
+    rule_description,
+    owner_role,
+    owner,
+    kpi_date = newest_date as is_current
 from breaches
-inner join newest on newest.store_id = breaches.store_id
-where breaches.severity is not null
+where severity is not null
