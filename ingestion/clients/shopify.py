@@ -273,12 +273,21 @@ def shopify_refresher(
     return refresh
 
 
-def _classify_token_error(response: requests.Response) -> AuthInvalid | None:
+def _classify_token_error(response: requests.Response) -> AuthInvalid | AuthExpired | None:
     if response.status_code in (400, 401):
         try:
-            error = response.json().get("error", "")
+            body = response.json()
         except ValueError:
-            error = ""
+            body = {}
+        error = body.get("error", "") if isinstance(body, dict) else ""
+        description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
+        if error == "invalid_grant" and "expired" in description:
+            # the refresh token outlived its lifetime: only the seller can cure it, by re-authorizing
+            return AuthExpired(
+                "Shopify refused the token refresh: the refresh token has expired. Re-authorize the app on the "
+                "store and put the new refresh token in the store's refresh-token env var",
+                http_status=response.status_code,
+            )
         if error in ("invalid_grant", "invalid_client", "unauthorized_client"):
             return AuthInvalid(f"Shopify refused the token refresh ({error}): re-authorize the app")
     return None

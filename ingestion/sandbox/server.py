@@ -52,6 +52,9 @@ class Faults:
     drop_next: int = 0  # next N requests drop the connection halfway through the body
     token_revoked: bool = False  # the seller revoked the app: every call and refresh is refused
     token_expired: bool = False  # the current access token is rejected as expired (refresh fixes it)
+    # the store's long-lived credential is past its lifetime (refresh token, authorization): every call and
+    # every refresh answers "expired" until the seller re-authorizes (so far: Shopify expiring offline tokens)
+    credentials_expired: bool = False
     change_between_pages: int = 0  # next N paginated listings see a record change after page 1
     report_fatal_next: int = 0  # next N async reports end FATAL/FAILED
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

@@ -235,7 +235,11 @@ class ShopifySandbox(SandboxApp):
         token = request.header("X-Shopify-Access-Token")
         if shop_id in self.expiring and not faults.token_revoked:
             issued = self._access.get(token or "")
-            if issued is not None and issued[0] == shop_id and issued[1] <= self.clock.now():
+            if (
+                issued is not None
+                and issued[0] == shop_id
+                and (issued[1] <= self.clock.now() or faults.credentials_expired)
+            ):
                 return Response.json({"errors": "[API] This access token has expired"}, 401)
             if issued is None or issued[0] != shop_id:
                 return Response.json(
@@ -305,14 +309,13 @@ class ShopifySandbox(SandboxApp):
         now = self.clock.now()
         with self._lock:
             grant = self._refresh.get(body.get("refresh_token") or "")
-            if grant is None or grant[0] != shop_id or grant[1] <= now:
+            if grant is None or grant[0] != shop_id:
                 return Response.json(
-                    {
-                        "error": "invalid_grant",
-                        "error_description": "refresh token is invalid, expired or already replaced",
-                    },
+                    {"error": "invalid_grant", "error_description": "refresh token is invalid or already replaced"},
                     400,
                 )
+            if grant[1] <= now or self.faults[shop_id].credentials_expired:
+                return Response.json({"error": "invalid_grant", "error_description": "refresh token expired"}, 400)
             old = body["refresh_token"]
             if grant[2] is not None:  # using a new refresh token retires the one it replaced
                 self._refresh.pop(grant[2], None)

@@ -74,3 +74,20 @@ def test_a_used_up_refresh_token_is_auth_invalid_in_the_sync_log(sandbox, lake, 
     client = ShopifyClient(f"{sandbox.shopify_url}/{SHOP.shop_id}", stale, requests_per_second=50)
     result = run_sync(client, store_id=SHOP.shop_id, entity="orders", window=WINDOW, lake=lake, log=sync_log)
     assert (result.attempt.status, result.attempt.error_class) == ("failed", "auth_invalid")
+
+
+def test_an_expired_refresh_token_is_auth_expired_and_says_to_re_authorize(sandbox, lake, sync_log, tmp_path):
+    token = token_for(sandbox, tmp_path, sandbox.seed_refresh, lambda: utc(2026, 5, 3))
+    client = ShopifyClient(f"{sandbox.shopify_url}/{SHOP.shop_id}", token, requests_per_second=50)
+    assert run_sync(client, store_id=SHOP.shop_id, entity="orders", window=WINDOW, lake=lake, log=sync_log).ok
+    # The seller's authorization outlives its lifetime: the valid-looking access token and its refresh fail.
+    sandbox.shopify.faults[SHOP.shop_id].credentials_expired = True
+    result = run_sync(client, store_id=SHOP.shop_id, entity="orders", window=WINDOW, lake=lake, log=sync_log)
+    assert (result.attempt.status, result.attempt.error_class, result.attempt.http_status) == (
+        "failed",
+        "auth_expired",
+        400,
+    )
+    assert "refresh token has expired" in result.attempt.error_message
+    assert "Re-authorize" in result.attempt.error_message
+    assert sandbox.shopify.refresh_calls == 1  # one refresh worked, the second was refused; no retry loop
