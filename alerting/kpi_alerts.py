@@ -1,4 +1,4 @@
-"""Turn rows of marts.kpi_alerts into alerts to deliver."""
+"""Turn the current rows of marts.kpi_alerts into alerts to deliver."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from pathlib import Path
 
 import duckdb
 
-from alerting.outbox import Alert
+from alerting.model import Alert
 
 QUERY = """
-select alert_id, rule_id, kpi, subject_type, subject_id, store_id, platform, kpi_date, kpi_value,
-       threshold, comparison, severity, rule_description
+select alert_id, condition_key, rule_id, metric, subject_type, subject_id, store_id, sku, platform, region,
+       kpi_date, window_days, window_start, kpi_value, baseline_days, baseline_value, compared_value,
+       threshold, comparison, severity, rule_description, owner_role, owner
 from marts.kpi_alerts
-where is_actionable
-order by kpi_date, store_id, rule_id
+where is_current
+order by rule_id, subject_id
 """
 
 
@@ -21,30 +22,42 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
-def actionable_alerts(warehouse_path: Path | str) -> list[Alert]:
-    """Alerts on recent complete days. Opens the warehouse read-only; raises duckdb.IOException when a
-    writer holds it (the caller retries later)."""
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        rows = con.execute(QUERY).fetchall()
-        columns = [d[0] for d in con.description]
-    alerts = []
-    for values in rows:
-        row = dict(zip(columns, values, strict=True))
-        word = "above" if row["comparison"] == "above" else "below"
-        alerts.append(
-            Alert(
-                alert_key=f"kpi:{row['alert_id']}",
-                source="kpi_rule",
-                severity=row["severity"],
-                title=f"[{row['severity'].upper()}] {row['rule_id']} on {row['store_id']} for {row['kpi_date']}",
-                body=(
-                    f"{row['rule_description']}: {row['kpi']} = {_fmt(row['kpi_value'])}, {word} the "
-                    f"{row['severity']} line {_fmt(row['threshold'])} ({row['platform']} store {row['store_id']}, "
-                    f"local day {row['kpi_date']})."
-                ),
-                subject=f"{row['subject_type']}:{row['subject_id']}",
-                rule_id=row["rule_id"],
-                details={k: (str(v) if k == "kpi_date" else v) for k, v in row.items()},
-            )
+def _plain(value: object) -> object:
+    return value if value is None or isinstance(value, int | float | str | bool) else str(value)
+
+
+def alert_from_row(row: dict) -> Alert:
+    word = "above" if row["comparison"] == "above" else "below"
+    window = "the day" if row["window_days"] == 1 else f"{row['window_start']} .. {row['kpi_date']}"
+    compared = f"{row['metric']} = {_fmt(row['kpi_value'])} over {window}"
+    if row["baseline_days"]:
+        compared += (
+            f", {_fmt(row['compared_value'])}x its {row['baseline_days']}-day baseline {_fmt(row['baseline_value'])}"
         )
-    return alerts
+    owner = f" Owner: {row['owner']} ({row['owner_role']})." if row["owner"] else ""
+    return Alert(
+        alert_key=f"kpi:{row['alert_id']}",
+        condition_key=row["condition_key"],
+        source="kpi_rule",
+        severity=row["severity"],
+        title=f"[{row['severity'].upper()}] {row['rule_id']} on {row['subject_id']} ({row['kpi_date']})",
+        body=(
+            f"{row['rule_description']}: {compared}; {word} the {row['severity']} line {_fmt(row['threshold'])} "
+            f"({row['subject_type']} {row['subject_id']}, local day {row['kpi_date']}).{owner}"
+        ),
+        subject=f"{row['subject_type']}:{row['subject_id']}",
+        rule_id=row["rule_id"],
+        owner=row["owner"],
+        details={k: _plain(v) for k, v in row.items()},
+    )
+
+
+def current_alerts(warehouse_path: Path | str) -> list[Alert]:
+    """Every KPI condition that holds on its subject's newest complete day: the complete set, so that
+    delivery can resolve the conditions missing from it. Opens the warehouse read-only; raises
+    duckdb.IOException when a writer holds it (the caller retries later)."""
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        cursor = con.execute(QUERY)
+        columns = [d[0] for d in cursor.description]
+        rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+    return [alert_from_row(row) for row in rows]

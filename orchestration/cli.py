@@ -31,7 +31,7 @@ def _run(stores_file: Path, start: date, end: date, began: float) -> int:
     from ingestion.settings import Settings
     from orchestration.launch import (
         ensure_dagster_home,
-        run_alert_sensor,
+        run_alert_sensors,
         run_failure_alerts,
         run_pipeline,
         summary_text,
@@ -53,7 +53,7 @@ def _run(stores_file: Path, start: date, end: date, began: float) -> int:
             began,
         )
         _progress("alerts sensor: failed checks and new KPI alert rows -> alert job ...", began)
-        alerts, _ = run_alert_sensor(instance)
+        alerts, _ = run_alert_sensors(instance)
         if not outcome.success:
             failures = run_failure_alerts(instance, outcome)
             alerts.requested += failures.requested

@@ -97,6 +97,14 @@ def run_pipeline(instance: dg.DagsterInstance, start: date, end: date, log_level
             tags={"dagster/run_key": f"after:{ingest.run_id}"},
         )
         outcome.add("kpi_transform", transform)
+    else:  # what health_after_failed_ingest does: report the failed syncs in marts.sync_health
+        health = defs.resolve_job_def("kpi_health").execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config=run_config,
+            tags={"dagster/run_key": f"health-after:{ingest.run_id}"},
+        )
+        outcome.add("kpi_health", health)
     outcome.seconds = time.monotonic() - began
     return outcome
 
@@ -106,6 +114,7 @@ class AlertOutcome:
     requested: int = 0
     runs: list[str] = field(default_factory=list)
     delivered: int = 0
+    resolved: int = 0
 
     def execute(self, instance: dg.DagsterInstance, request: dg.RunRequest) -> None:
         """Run alert_job for a sensor's request, as the daemon would, and count what it delivered."""
@@ -120,21 +129,34 @@ class AlertOutcome:
         self.requested += 1
         self.runs.append(result.run_id)
         if result.success:
-            self.delivered += result.output_for_node("deliver_alerts")["delivered"]
+            report = result.output_for_node("deliver_alerts")
+            self.delivered += report["delivered"]
+            self.resolved += report["resolved"]
 
 
-def run_alert_sensor(instance: dg.DagsterInstance, cursor: str | None = None) -> tuple[AlertOutcome, str | None]:
-    """Evaluate the alerts sensor once and execute the alert runs it requests (what the daemon does)."""
+ALERT_SENSORS = ("check_alerts_sensor", "kpi_alerts_sensor")
+
+
+def run_alert_sensors(
+    instance: dg.DagsterInstance, cursors: dict[str, str | None] | None = None
+) -> tuple[AlertOutcome, dict[str, str | None]]:
+    """Evaluate the check and KPI alert sensors once each and execute the alert runs they request (what
+    the daemon does, which also skips a run key it has seen). Returns the sensors' new cursors."""
     defs = load_defs()
-    sensor = defs.resolve_sensor_def("alerts_sensor")
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, definitions=defs, resources={"kpi": defs.resources["kpi"]}
-    )
-    data = sensor.evaluate_tick(context)
+    cursors = dict(cursors or {})
     outcome = AlertOutcome()
-    for request in data.run_requests or []:
-        outcome.execute(instance, request)
-    return outcome, data.cursor
+    for name in ALERT_SENSORS:
+        context = dg.build_sensor_context(
+            instance=instance,
+            cursor=cursors.get(name),
+            definitions=defs,
+            resources={"kpi": defs.resources["kpi"]},
+        )
+        data = defs.resolve_sensor_def(name).evaluate_tick(context)
+        for request in data.run_requests or []:
+            outcome.execute(instance, request)
+        cursors[name] = data.cursor if data.cursor is not None else cursors.get(name)
+    return outcome, cursors
 
 
 def run_failure_alerts(instance: dg.DagsterInstance, outcome: PipelineOutcome) -> AlertOutcome:
@@ -163,8 +185,8 @@ def mart_row_counts(settings: Settings) -> dict[str, int]:
 def summary_text(settings: Settings, outcome: PipelineOutcome, alerts: AlertOutcome) -> str:
     counts = mart_row_counts(settings)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        raised, actionable = con.execute(
-            "select count(*), count(*) filter (where is_actionable) from marts.kpi_alerts"
+        raised, current = con.execute(
+            "select count(*), count(*) filter (where is_current) from marts.kpi_alerts"
         ).fetchone()
     history = Outbox(settings.outbox_path).history()
     state = "succeeded" if outcome.success else f"FAILED in {outcome.failed_job}"
@@ -177,7 +199,7 @@ def summary_text(settings: Settings, outcome: PipelineOutcome, alerts: AlertOutc
         *[f"  marts.{name:<16} {count:>9,}" for name, count in counts.items()],
         f"checks: {len(outcome.checks_passed)} passed, {len(outcome.checks_failed)} failed"
         + (f" ({', '.join(outcome.checks_failed)})" if outcome.checks_failed else ""),
-        f"alerts: {raised} raised in marts.kpi_alerts ({actionable} on recent days); "
+        f"alerts: {raised} raised in marts.kpi_alerts ({current} holding now); "
         f"{alerts.delivered} delivered now, {len(history)} in the outbox ({settings.outbox_path})",
         f"warehouse: {settings.warehouse_path}",
         f"raw lake:  {settings.lake_dir}",

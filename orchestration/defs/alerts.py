@@ -1,5 +1,9 @@
-"""Alerting: a sensor turns failed checks and new KPI alert rows into runs of the alert job, which
-records each alert in the outbox and posts it to the webhook, once."""
+"""Alerting: three sensors start the alert job with the alerts to send - one on the asset checks (failed
+or warned checks, stale or failing syncs, expiring credentials), one on marts.kpi_alerts, one on failed
+runs. The check and KPI sensors send the complete set of conditions firing now in their scope, so the
+alert job also resolves the conditions that cleared. Delivery (alerting/outbox.py) de-duplicates per
+condition with a cool-down, escalates, retries channels that are down and keeps the history; the sensors'
+cursors and run keys make a restarted daemon neither lose nor repeat a batch."""
 
 import hashlib
 import json
@@ -8,9 +12,11 @@ import dagster as dg
 import duckdb
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from alerting.kpi_alerts import actionable_alerts
-from alerting.outbox import Alert
-from orchestration.defs.jobs import kpi_ingest, kpi_transform
+from alerting.checks import ACTIVE_SCOPE as CHECK_SCOPE
+from alerting.checks import CheckResult, check_alerts
+from alerting.kpi_alerts import current_alerts
+from alerting.outbox import Alert, Outbox
+from orchestration.defs.jobs import kpi_health, kpi_ingest, kpi_transform
 from orchestration.defs.resources import KpiResource
 
 KPI_ALERTS_KEY = dg.AssetKey(["marts", "kpi_alerts"])
@@ -79,27 +85,6 @@ def alert_job():
     deliver_alerts()
 
 
-def check_alert(record) -> Alert:
-    evaluation = record.event.dagster_event.event_specific_data if record.event else None
-    severity = "critical"
-    description = ""
-    if evaluation is not None:
-        severity = "critical" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warning"
-        description = evaluation.description or ""
-    key = record.key
-    return Alert(
-        alert_key=f"check:{key.asset_key.to_user_string()}:{key.name}:{record.id}",
-        condition_key=f"check:{key.asset_key.to_user_string()}:{key.name}",
-        rule_id=key.name,
-        source="check",
-        severity=severity,
-        title=f"[{severity.upper()}] check {key.name} failed on {key.asset_key.to_user_string()}",
-        body=description or f"Asset check {key.name} failed in run {record.run_id}.",
-        subject=f"asset:{key.asset_key.to_user_string()}",
-        details={"run_id": record.run_id, "partition": record.partition, "record_id": record.id},
-    )
-
-
 def run_failure_alert(run: dg.DagsterRun, message: str) -> Alert:
     return Alert(
         alert_key=f"run:{run.run_id}",
@@ -143,16 +128,16 @@ def _item(alert: Alert) -> dict:
 
 
 @dg.run_failure_sensor(
-    monitored_jobs=[kpi_ingest, kpi_transform],
+    monitored_jobs=[kpi_ingest, kpi_transform, kpi_health],
     request_job=alert_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="A pipeline run that failed (crashed step, bad config) -> one alert. Runs failed by a "
-    "failed check are left to alerts_sensor, which names the check.",
+    "failed check are left to check_alerts_sensor, which names the check and the store.",
 )
 def run_failure_alerts(context: dg.RunFailureSensorContext):
     run = context.dagster_run
     if failed_checks_in_run(context.instance, run.run_id):
-        return dg.SkipReason(f"run {run.run_id} failed on a check; alerts_sensor reports it")
+        return dg.SkipReason(f"run {run.run_id} failed on a check; check_alerts_sensor reports it")
     message = step_errors(context.instance, run.run_id) or context.failure_event.message or "the run failed"
     alert = run_failure_alert(run, message)
     return dg.RunRequest(
@@ -161,56 +146,104 @@ def run_failure_alerts(context: dg.RunFailureSensorContext):
     )
 
 
+COMPLETED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+
+
+def latest_completed_checks(instance: dg.DagsterInstance, check_keys) -> dict[str, object]:
+    """The newest completed evaluation of each check (a check planned in a running run keeps its last
+    result until it completes)."""
+    latest = {}
+    for check_key in sorted(check_keys, key=str):
+        history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=1, status=COMPLETED)
+        if history:
+            latest[check_key.to_user_string()] = history[0]
+    return latest
+
+
+def _plain(value: object) -> object:
+    return json.loads(json.dumps(value, default=str))
+
+
+def check_result(record) -> CheckResult:
+    evaluation = record.event.dagster_event.event_specific_data
+    return CheckResult(
+        asset=record.key.asset_key.to_user_string(),
+        check=record.key.name,
+        severity="critical" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warning",
+        description=evaluation.description or "",
+        record_id=record.id,
+        run_id=record.run_id,
+        metadata={k: _plain(v.value) for k, v in (evaluation.metadata or {}).items()},
+    )
+
+
+def alert_request(alerts: list[Alert], scope: list[str], outbox: Outbox, cause: str) -> dg.RunRequest:
+    """A run of alert_job for the complete set of `alerts` firing in `scope`. The run key covers the set
+    and the outbox's length: an unchanged situation asks for no second run, while a retry after failed
+    deliveries (the outbox grew) gets a new key."""
+    marker = f"{cause}|{'|'.join(sorted(a.alert_key for a in alerts))}#{len(outbox.history())}"
+    return dg.RunRequest(
+        run_key=hashlib.sha256(marker.encode()).hexdigest()[:16],
+        run_config=dg.RunConfig(
+            ops={"deliver_alerts": {"config": {"alerts": [_item(a) for a in alerts], "active_scope": scope}}}
+        ),
+        tags={"alert/count": str(len(alerts)), "alert/scope": ",".join(scope)},
+    )
+
+
 @dg.sensor(
     job=alert_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Failed asset checks and new actionable rows of marts.kpi_alerts -> one alert_job run.",
+    description="Asset checks: when any check has a new result, the conditions failing now (failed or warned "
+    "checks; stale, failing or gapped syncs and expiring credentials per store x source) go to alert_job, "
+    "which sends the new ones once and resolves those that cleared. Also retries deliveries that failed.",
 )
-def alerts_sensor(context: dg.SensorEvaluationContext, kpi: KpiResource):
-    cursor = json.loads(context.cursor or "{}")
-    seen_checks: dict[str, int] = cursor.get("checks", {})
-    alerts: list[Alert] = []
-
-    for check_key in sorted(context.repository_def.asset_graph.asset_check_keys, key=str):
-        record = context.instance.get_latest_asset_check_evaluation_record(check_key)
-        name = check_key.to_user_string()
-        if record is None or seen_checks.get(name) == record.id:
-            continue
-        if record.status == AssetCheckExecutionRecordStatus.FAILED:
-            alerts.append(check_alert(record))
-        if record.status in (AssetCheckExecutionRecordStatus.FAILED, AssetCheckExecutionRecordStatus.SUCCEEDED):
-            seen_checks[name] = record.id
-
-    kpi_cursor = cursor.get("kpi_alerts_storage_id")
-    latest = context.instance.fetch_materializations(KPI_ALERTS_KEY, limit=1).records
-    if latest and latest[0].storage_id != kpi_cursor:
-        try:
-            alerts.extend(actionable_alerts(kpi.settings().warehouse_path))
-            kpi_cursor = latest[0].storage_id
-        except duckdb.IOException as exc:  # a writer holds the warehouse: read it on a later tick
-            context.log.info(f"warehouse busy, kpi alerts deferred: {exc}")
-
-    # deliveries that failed after the alert job's retries (a channel down for long) are offered again
+def check_alerts_sensor(context: dg.SensorEvaluationContext, kpi: KpiResource):
+    seen: dict[str, int] = json.loads(context.cursor or "{}").get("checks", {})
+    latest = latest_completed_checks(context.instance, context.repository_def.asset_graph.asset_check_keys)
+    current = {name: record.id for name, record in latest.items()}
     outbox = kpi.outbox()
-    pending = {a.alert_key for a in alerts}
-    alerts.extend(a for a in outbox.undelivered() if a.alert_key not in pending)
+    pending = bool(outbox.undelivered())
+    cursor = json.dumps({"checks": current})
+    if current == seen and not pending:
+        return dg.SensorResult(skip_reason="no new check results and nothing left to deliver", cursor=cursor)
+    failing = [
+        check_result(record) for record in latest.values() if record.status == AssetCheckExecutionRecordStatus.FAILED
+    ]
+    alerts = check_alerts(failing)
+    return dg.SensorResult(run_requests=[alert_request(alerts, CHECK_SCOPE, outbox, "checks")], cursor=cursor)
 
-    new_cursor = json.dumps({"checks": seen_checks, "kpi_alerts_storage_id": kpi_cursor})
-    if not alerts:
-        return dg.SensorResult(skip_reason="no new failed checks or KPI alerts", cursor=new_cursor)
-    keys = sorted(a.alert_key for a in alerts)
-    # the outbox grows with every delivery attempt, so a retry of failed keys gets a new run key,
-    # while a tick that sees nothing new since the last request gets the same key (no second run)
-    marker = f"{'|'.join(keys)}#{len(outbox.history())}"
-    run_key = hashlib.sha256(marker.encode()).hexdigest()[:16]
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=run_key,
-                run_config=dg.RunConfig(ops={"deliver_alerts": {"config": {"alerts": [_item(a) for a in alerts]}}}),
-                tags={"alert/count": str(len(alerts))},
-            )
-        ],
-        cursor=new_cursor,
-    )
+
+@dg.sensor(
+    job=alert_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="marts.kpi_alerts: after each new build, the KPI conditions holding on each subject's newest "
+    "complete day go to alert_job, which sends the new ones once (to the routes and the owner) and resolves "
+    "those that cleared.",
+)
+def kpi_alerts_sensor(context: dg.SensorEvaluationContext, kpi: KpiResource):
+    seen = json.loads(context.cursor or "{}").get("kpi_alerts_storage_id")
+    latest = context.instance.fetch_materializations(KPI_ALERTS_KEY, limit=1).records
+    if not latest or latest[0].storage_id == seen:
+        return dg.SkipReason("marts.kpi_alerts has not been rebuilt since the last batch")
+    try:
+        alerts = current_alerts(kpi.settings().warehouse_path)
+    except duckdb.IOException as exc:  # a writer holds the warehouse: the cursor stays, a later tick reads it
+        return dg.SkipReason(f"warehouse busy, KPI alerts deferred: {exc}")
+    cursor = json.dumps({"kpi_alerts_storage_id": latest[0].storage_id})
+    request = alert_request(alerts, ["kpi_rule"], kpi.outbox(), f"kpi:{latest[0].storage_id}")
+    return dg.SensorResult(run_requests=[request], cursor=cursor)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.FAILURE,
+    monitored_jobs=[kpi_ingest],
+    request_job=kpi_health,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a failed ingest run (the marts are not rebuilt), rebuild marts.sync_health and run its "
+    "checks, so a sync that failed is reported as such.",
+)
+def health_after_failed_ingest(context: dg.RunStatusSensorContext):
+    return dg.RunRequest(run_key=f"health-after:{context.dagster_run.run_id}")

@@ -12,6 +12,7 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from orchestration.defs.ingestion import RAW_CONFIG_ALERT_RULES, RAW_CONFIG_STORES, RAW_ECB_RATES, RAW_SOURCE_KEYS
+from orchestration.defs.transform import SYNC_HEALTH
 from orchestration.partitions import daily_partitions
 
 kpi_ingest = dg.define_asset_job(
@@ -26,6 +27,15 @@ kpi_transform = dg.define_asset_job(
     selection=dg.AssetSelection.assets(RAW_CONFIG_STORES, RAW_CONFIG_ALERT_RULES)
     | dg.AssetSelection.groups("config", "staging", "intermediate", "marts"),
     description="Land the stores and alert rules files, then dbt build: staging, intermediate, marts and their tests.",
+)
+
+
+kpi_health = dg.define_asset_job(
+    "kpi_health",
+    selection=dg.AssetSelection.assets(SYNC_HEALTH).upstream()
+    - dg.AssetSelection.assets(*RAW_SOURCE_KEYS, RAW_ECB_RATES),
+    description="Rebuild marts.sync_health from the sync log and run its checks, without the marts: after an "
+    "ingest run failed, so that what failed is reported.",
 )
 
 

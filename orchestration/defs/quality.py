@@ -124,7 +124,7 @@ def staged_fact_check(model: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-SYNC_HEALTH = get_asset_key_for_model([transform.kpi_dbt_models], "sync_health")
+SYNC_HEALTH = transform.SYNC_HEALTH
 
 
 @dg.multi_asset_check(

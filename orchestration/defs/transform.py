@@ -4,7 +4,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+    get_asset_key_for_model,
+)
 
 from orchestration.dbt_project import dbt_project
 
@@ -26,7 +32,9 @@ class KpiTranslator(DagsterDbtTranslator):
 # The KPI marts (and the per-day KPI inputs they read) build in their own step after everything they
 # read: the blocking checks on the staged facts (defs/quality.py) run between the two steps, so marts
 # are not rebuilt from facts that failed them. Nothing outside this selection depends on it.
-KPI_MARTS_SELECT = "path:models/marts/kpi int_kpi__store_day int_kpi__sku_day kpi_reconciliation"
+KPI_MARTS_SELECT = (
+    "path:models/marts/kpi int_kpi__store_day int_kpi__sku_day int_kpi_alerts__observations kpi_reconciliation"
+)
 TRANSLATOR = KpiTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
@@ -51,3 +59,6 @@ def kpi_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def kpi_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()
+
+
+SYNC_HEALTH = get_asset_key_for_model([kpi_dbt_models], "sync_health")

@@ -54,7 +54,7 @@ def _kpi_rows(settings) -> dict:
 
 
 def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
-    from orchestration.launch import run_alert_sensor, run_pipeline
+    from orchestration.launch import run_alert_sensors, run_pipeline
 
     sandbox = pipeline_env
     with dg.instance_for_test() as instance:
@@ -151,33 +151,84 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
         assert not {c for _, c in built} & {"email", "phone", "first_name", "last_name", "address1", "customer"}
         assert leaked == 0
 
-        # Alerts: the sensor sends each actionable KPI alert once; a second tick sends nothing new.
+        # KPI alerts: the rules of alert_rules.yaml, recomputed here from the generator's orders and the
+        # ECB rates (reporting currency) for the conditions holding on each store's newest complete day.
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-            actionable = con.execute("select count(*) from marts.kpi_alerts where is_actionable").fetchone()[0]
-        assert actionable >= 1
-        first, cursor = run_alert_sensor(instance)
-        assert first.delivered == actionable
-        again, _ = run_alert_sensor(instance, cursor)
-        assert again.requested == 0
+            newest = dict(
+                con.execute(
+                    "select store_id, max(kpi_date) from marts.kpi_daily where is_complete_day group by 1"
+                ).fetchall()
+            )
+            current = {
+                (r[0], r[1]): r[2:]
+                for r in con.execute(
+                    "select rule_id, subject_id, severity, compared_value, kpi_value, kpi_date, condition_key "
+                    "from marts.kpi_alerts where is_current and rule_id in ('refund_rate_spike', 'gmv_collapse')"
+                ).fetchall()
+            }
+        oracle = _expected_current_alerts(expected, newest)
+        assert {k: v[0] for k, v in current.items()} == {k: v[0] for k, v in oracle.items()}
+        assert oracle, "the fixture's recall should hold a refund spike"
+        for key, (severity, compared, value) in oracle.items():
+            assert current[key][1] == pytest.approx(compared, rel=1e-9), key
+            assert current[key][2] == pytest.approx(value, rel=1e-9), key
+            assert current[key][3] == newest[key[1]] and current[key][4] == f"kpi:{key[0]}:{key[1]}"
+        assert ("refund_rate_spike", "acme-uk") in oracle  # the LAMP-USB recall of 07-13
+
+        # The sensors send every current KPI condition once; a second tick sends nothing.
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            holding = con.execute("select count(*) from marts.kpi_alerts where is_current").fetchone()[0]
+        first, cursors = run_alert_sensors(instance)
+        assert first.delivered == holding
+        again, _ = run_alert_sensors(instance, cursors)
+        assert (again.requested, again.delivered) == (0, 0)
         delivered = [r for r in Outbox(settings.outbox_path).history() if r["status"] == "delivered"]
-        assert len(delivered) == actionable
-        recall = [
-            r
-            for r in delivered
-            if r["details"]["rule_id"] == "refund_rate_spike"
-            and r["details"]["store_id"] == "acme-uk"
-            and r["details"]["kpi_date"] == "2026-07-13"
-        ]
-        assert len(recall) == 1, delivered
-        exp = expected[("acme-uk", date(2026, 7, 13))]
-        assert recall[0]["details"]["kpi_value"] == pytest.approx(float(exp.refund_amount / exp.gmv), rel=1e-12)
+        assert len(delivered) == holding
+        recall = [r for r in delivered if r["condition_key"] == "kpi:refund_rate_spike:acme-uk"]
+        assert len(recall) == 1 and recall[0]["kind"] == "firing", delivered
+        assert recall[0]["details"]["compared_value"] == pytest.approx(oracle[("refund_rate_spike", "acme-uk")][1])
+
+
+def _expected_current_alerts(expected: dict, newest: dict) -> dict:
+    """refund_rate_spike (7 days vs the 28 before, orders >= 20, lines 2 and 3) and gmv_collapse (the day vs
+    the 28-day average before it, lines 0.4 and 0.2) on each store's newest complete day."""
+    from datetime import timedelta
+
+    def days(store: str, end: date, n: int) -> list:
+        return [(expected.get((store, end - timedelta(d))), end - timedelta(d)) for d in range(n)]
+
+    def reporting(store: str, end: date, n: int, field: str) -> float:
+        total = 0.0
+        for exp, day in days(store, end, n):
+            if exp is not None:
+                total += float(getattr(exp, field)) * rate_to(CURRENCY[store], "USD", day)
+        return total
+
+    out = {}
+    for store, day in newest.items():
+        orders = sum(exp.orders for exp, _ in days(store, day, 7) if exp is not None)
+        window = reporting(store, day, 7, "refund_amount") / reporting(store, day, 7, "gmv")
+        before = day - timedelta(7)
+        baseline = reporting(store, before, 28, "refund_amount") / reporting(store, before, 28, "gmv")
+        if orders >= 20 and baseline > 0:
+            spike = window / baseline
+            if spike > 2:
+                out[("refund_rate_spike", store)] = ("critical" if spike > 3 else "warning", spike, window)
+        gmv = reporting(store, day, 1, "gmv")
+        average = reporting(store, day - timedelta(1), 28, "gmv") / 28
+        if average > 0 and gmv / average < 0.4:
+            out[("gmv_collapse", store)] = ("critical" if gmv / average < 0.2 else "warning", gmv / average, gmv)
+    return out
+
+
+CURRENCY = {shop.shop_id: shop.currency for shop in SHOPIFY_SHOPS}
 
 
 def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_env, monkeypatch):
     """A revoked token: the sync is recorded as auth_invalid, the blocking check fails the ingest run,
-    the marts are not rebuilt, and the failed check reaches the outbox exactly once."""
+    the marts are not rebuilt, sync health reports the store, and one alert names it, once."""
     from ingestion.sync_log import SyncLog
-    from orchestration.launch import run_alert_sensor, run_pipeline
+    from orchestration.launch import run_alert_sensors, run_pipeline
 
     sandbox = pipeline_env
     sandbox.shopify.faults["acme-de"].token_revoked = True
@@ -187,7 +238,15 @@ def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_en
         outcome = run_pipeline(instance, date(2026, 7, 14), END)
         assert not outcome.success and outcome.failed_job == "kpi_ingest"
         assert "raw/shopify/orders:all_stores_synced" in outcome.checks_failed
-        assert not settings.warehouse_path.exists(), "the transform job must not run after a failed ingest"
+        assert "marts/sync_health:sync_not_failing" in outcome.checks_failed
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            built = {t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()}
+            failing = con.execute(
+                "select entity, last_error_class, consecutive_failures from marts.sync_health "
+                "where store_id = 'acme-de' and failures_level != 'ok' order by entity"
+            ).fetchall()
+        assert "sync_health" in built and "kpi_daily" not in built and "fct_orders" not in built
+        assert failing == [("inventory_levels", "auth_invalid", 1), ("orders", "auth_invalid", 1)]
 
         attempts = [a for a in SyncLog(settings.lake_dir).entries() if a["store_id"] == "acme-de"]
         assert sorted((a["entity"], a["error_class"], a["http_status"]) for a in attempts) == [
@@ -195,20 +254,70 @@ def test_failed_sync_blocks_the_marts_and_raises_one_alert(settings, pipeline_en
             ("orders", "auth_invalid", 401),
         ]
 
-        # one alert per failed check (orders, inventory levels), each delivered once
-        result, cursor = run_alert_sensor(instance)
-        assert result.delivered == 2
-        alerts = Outbox(settings.outbox_path).history()
-        assert sorted(a["title"].rsplit(" ", 1)[1] for a in alerts) == [
-            "raw/shopify/inventory_levels",
-            "raw/shopify/orders",
-        ]
-        alert = next(a for a in alerts if "raw/shopify/orders" in a["title"])
-        assert alert["source"] == "check" and "all_stores_synced" in alert["title"]
-        assert all("acme-de: auth_invalid" in a["body"] and a["channel"] == "webhook" for a in alerts)
-        assert sorted(c["key"] for c in receiver.calls) == sorted(a["notification_id"] for a in alerts)
-        assert run_alert_sensor(instance, cursor)[0].requested == 0
-        assert json.loads(cursor)["checks"]
+        # the failed checks on two raw assets and two sync-health rows are one condition: one alert
+        result, cursors = run_alert_sensors(instance)
+        assert result.delivered == 1
+        (alert,) = Outbox(settings.outbox_path).history()
+        assert alert["condition_key"] == "sync:acme-de:shopify:sync_not_failing"
+        assert alert["source"] == "sync_health" and alert["severity"] == "critical"
+        assert alert["title"] == "[CRITICAL] acme-de shopify: sync keeps failing (inventory_levels, orders)"
+        assert "acme-de: auth_invalid" in alert["body"] and alert["channel"] == "webhook"
+        assert [c["key"] for c in receiver.calls] == [alert["notification_id"]]
+        assert run_alert_sensors(instance, cursors)[0].requested == 0
+    receiver.server.shutdown()
+
+
+def test_expired_credentials_send_one_alert_then_one_resolved_message(settings, pipeline_env, monkeypatch, tmp_path):
+    """The sandbox expires acme-de's authorization: the next run records auth_expired, the sync-health
+    check fails, exactly one alert reaches the receiver (HMAC-signed), a second sensor tick sends nothing,
+    and the next healthy run sends one resolved message."""
+    from orchestration.launch import run_alert_sensors, run_pipeline
+
+    sandbox = pipeline_env
+    receiver = Receiver(secret="s3cret")
+    routing = tmp_path / "alert_channels.yaml"
+    routing.write_text(
+        "channels:\n  ops:\n    type: webhook\n    url_env: OPS_HOOK_URL\n    secret_env: OPS_HOOK_SECRET\n"
+        "routes:\n  - when: {source: [check, sync_health, run_failure]}\n    channels: [ops]\n"
+    )
+    monkeypatch.setenv("KPI_ALERT_CHANNELS", str(routing))
+    monkeypatch.setenv("OPS_HOOK_URL", receiver.url)
+    monkeypatch.setenv("OPS_HOOK_SECRET", "s3cret")
+    with dg.instance_for_test() as instance:
+        assert run_pipeline(instance, date(2026, 7, 13), END).success
+        _, cursors = run_alert_sensors(instance)
+        assert receiver.calls == []  # healthy: KPI alerts go elsewhere (no route here), no check failed
+
+        sandbox.shopify.faults["acme-de"].credentials_expired = True
+        outcome = run_pipeline(instance, date(2026, 7, 14), END)
+        assert not outcome.success
+        assert "marts/sync_health:sync_not_failing" in outcome.checks_failed
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            errors = con.execute(
+                "select distinct last_error_class from marts.sync_health where store_id = 'acme-de' "
+                "and failures_level != 'ok'"
+            ).fetchall()
+        assert errors == [("auth_expired",)]
+
+        result, cursors = run_alert_sensors(instance, cursors)
+        assert len(receiver.calls) == 1 and result.delivered == 1
+        (call,) = receiver.calls
+        assert call["verified"] is True
+        assert call["body"]["kind"] == "firing"
+        assert call["body"]["alert"]["condition_key"] == "sync:acme-de:shopify:sync_not_failing"
+        assert "refresh token has expired" in call["body"]["alert"]["body"]
+        assert run_alert_sensors(instance, cursors)[0].requested == 0 and len(receiver.calls) == 1
+
+        sandbox.shopify.faults["acme-de"].credentials_expired = False  # the seller re-authorized
+        assert run_pipeline(instance, date(2026, 7, 14), END).success
+        result, cursors = run_alert_sensors(instance, cursors)
+        assert len(receiver.calls) == 2 and result.resolved == 1
+        resolved = receiver.calls[1]["body"]
+        assert (
+            resolved["kind"] == "resolved"
+            and resolved["alert"]["condition_key"] == call["body"]["alert"]["condition_key"]
+        )
+        assert run_alert_sensors(instance, cursors)[0].requested == 0 and len(receiver.calls) == 2
     receiver.server.shutdown()
 
 
