@@ -169,7 +169,7 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
         oracle = _expected_current_alerts(expected, newest)
         assert {k: v[0] for k, v in current.items()} == {k: v[0] for k, v in oracle.items()}
         assert oracle, "the fixture's recall should hold a refund spike"
-        for key, (severity, compared, value) in oracle.items():
+        for key, (_severity, compared, value) in oracle.items():
             assert current[key][1] == pytest.approx(compared, rel=1e-9), key
             assert current[key][2] == pytest.approx(value, rel=1e-9), key
             assert current[key][3] == newest[key[1]] and current[key][4] == f"kpi:{key[0]}:{key[1]}"
