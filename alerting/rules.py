@@ -16,7 +16,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ingestion.config import load_yaml_model
-from ingestion.errors import ConfigError
 from ingestion.lake import RawLake, RawRecord, new_sync_id
 from kpi_catalog.generate import Catalog, Kpi
 from kpi_catalog.generate import load as load_catalog
@@ -119,40 +118,47 @@ def _check_metric(rule: Rule, name: str, what: str, kpis: dict[str, Kpi], *, mea
     return None
 
 
-def check_against_catalog(rules: RulesFile, catalog: Catalog) -> list[str]:
-    """Problems the schema cannot see: metrics that do not exist at the rule's level, windows over
-    KPIs that cannot be summed (snapshots, percentiles)."""
+def check_against_catalog(rules: RulesFile, catalog: Catalog) -> list[tuple[tuple, str]]:
+    """Problems the schema cannot see, as (field path, message): metrics that do not exist at the rule's
+    level, windows over KPIs that cannot be summed (snapshots, percentiles)."""
     kpis = {k.name: k for k in catalog.kpis}
-    problems = []
+    problems: list[tuple[tuple, str]] = []
     for i, rule in enumerate(rules.rules):
-        where = f"rules[{i}] ({rule.id})"
+        at = ("rules", i)
         problem = _check_metric(rule, rule.metric, "metric", kpis, measure_only=False)
         if problem:
-            problems.append(f"{where}.metric: {problem}")
+            problems.append(((*at, "metric"), problem))
         else:
             kind = kpis[rule.metric].kind if rule.metric in kpis else "special"
             if kind not in ("measure", "ratio") and (rule.window_days > 1 or rule.baseline_days):
+                field = "window_days" if rule.window_days > 1 else "baseline_days"
                 problems.append(
-                    f"{where}.window_days: `{rule.metric}` is a {kind}: it is evaluated on the day only "
-                    "(no trailing window or baseline)"
+                    (
+                        (*at, field),
+                        f"`{rule.metric}` is a {kind}: it is evaluated on the day only (no trailing "
+                        "window or baseline)",
+                    )
                 )
         for j, guard in enumerate(rule.guards):
             problem = _check_metric(rule, guard.metric, "guard metric", kpis, measure_only=True)
             if problem:
-                problems.append(f"{where}.guards[{j}].metric: {problem}")
+                problems.append(((*at, "guards", j, "metric"), problem))
         if rule.level in ("platform", "region") and rule.scope.owners:
-            problems.append(f"{where}.scope.owners: owners apply to store and SKU rules only")
+            problems.append(((*at, "scope", "owners"), "owners apply to store and SKU rules only"))
         if rule.level != "sku" and rule.scope.skus:
-            problems.append(f"{where}.scope.skus: skus apply to level sku only")
+            problems.append(((*at, "scope", "skus"), "skus apply to level sku only"))
     return problems
 
 
 def load_rules(path: Path | str, catalog: Catalog | None = None) -> RulesFile:
-    rules = load_yaml_model(path, RulesFile, what="alert rules file", expected="a mapping with a `rules` list")
-    problems = check_against_catalog(rules, catalog or load_catalog())
-    if problems:
-        raise ConfigError(f"invalid alert rules file {path}\n  " + "\n  ".join(problems))
-    return rules
+    catalog = catalog or load_catalog()
+    return load_yaml_model(
+        path,
+        RulesFile,
+        what="alert rules file",
+        expected="a mapping with a `rules` list",
+        checks=lambda rules: check_against_catalog(rules, catalog),
+    )
 
 
 def rule_records(rules: RulesFile, catalog: Catalog | None = None) -> list[RawRecord]:

@@ -7,6 +7,7 @@ Validated on load; a bad value gives an error naming the file, the line and the 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -249,9 +250,17 @@ def _field_name(loc: tuple) -> str:
     return out
 
 
-def load_yaml_model(path: Path | str, model: type[ModelT], *, what: str, expected: str) -> ModelT:
+def load_yaml_model(
+    path: Path | str,
+    model: type[ModelT],
+    *,
+    what: str,
+    expected: str,
+    checks: Callable[[ModelT], list[tuple[tuple, str]]] | None = None,
+) -> ModelT:
     """Read a user-edited YAML file into `model`. Every error names the file, the line and the field
-    (`stores.yaml:12: stores[3].region: ...`): `what` names the file's kind, `expected` its top level."""
+    (`stores.yaml:12: stores[3].region: ...`): `what` names the file's kind, `expected` its top level.
+    `checks` finds what the schema cannot see (references to other files), as (field path, message)."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -269,19 +278,25 @@ def load_yaml_model(path: Path | str, model: type[ModelT], *, what: str, expecte
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: expected {expected}")
     lines = _line_index(node) if node is not None else {}
+
+    def where(loc: tuple) -> str:
+        probe = loc
+        while probe and probe not in lines:
+            probe = probe[:-1]
+        return f"{path}:{lines.get(probe, 1)}: {_field_name(loc) or '(file)'}"
+
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         messages = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            probe = loc
-            while probe and probe not in lines:
-                probe = probe[:-1]
-            line = lines.get(probe, 1)
-            field = _field_name(loc) or "(file)"
-            messages.append(f"{path}:{line}: {field}: {err['msg'].removeprefix('Value error, ')}")
+            messages.append(f"{where(loc)}: {err['msg'].removeprefix('Value error, ')}")
         raise ConfigError(f"invalid {what}\n  " + "\n  ".join(messages)) from None
+    problems = checks(parsed) if checks else []
+    if problems:
+        raise ConfigError(f"invalid {what}\n  " + "\n  ".join(f"{where(loc)}: {msg}" for loc, msg in problems))
+    return parsed
 
 
 def load_stores(path: Path | str) -> StoresFile:
