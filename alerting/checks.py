@@ -127,7 +127,23 @@ def check_alerts(results: list[CheckResult]) -> list[Alert]:
             ),
         )
         condition.add(result.severity, result.description or f"{result.check} failed in run {result.run_id}", result)
+    _fold_staleness_into_failures(conditions)
     return [c.alert() for c in conditions.values()]
+
+
+def _fold_staleness_into_failures(conditions: dict[str, _Condition]) -> None:
+    """A source that keeps failing is also stale: one cause, one alert (the failing one, which escalates
+    when the staleness turns critical)."""
+    for key in [k for k in conditions if k.startswith("sync:") and k.endswith(":sync_fresh")]:
+        failing = conditions.get(key.removesuffix(":sync_fresh") + ":sync_not_failing")
+        if failing is None:
+            continue
+        stale = conditions.pop(key)
+        failing.severity = max(failing.severity, stale.severity, key=severity_rank)
+        failing.lines.extend(line for line in stale.lines if line not in failing.lines)
+        failing.records |= stale.records
+        failing.runs |= stale.runs
+        failing.entities |= stale.entities
 
 
 ACTIVE_SCOPE = ["check", "sync_health"]  # the sources whose complete set check_alerts returns

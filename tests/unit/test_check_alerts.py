@@ -34,6 +34,16 @@ def test_one_store_failing_on_several_assets_and_health_rows_is_one_condition():
         ),
         result(
             "marts/sync_health",
+            "sync_fresh",
+            "critical",
+            record_id=15,
+            offending=[
+                {"store_id": "acme-de", "source": "shopify", "entity": "orders", "level": "error", "message": "never"},
+                {"store_id": "acme-jp", "source": "shopify", "entity": "orders", "level": "warn", "message": "late"},
+            ],
+        ),
+        result(
+            "marts/sync_health",
             "credentials_not_expiring",
             "warning",
             record_id=14,
@@ -46,13 +56,14 @@ def test_one_store_failing_on_several_assets_and_health_rows_is_one_condition():
     assert sorted(alerts) == [
         "sync:acme-de:shopify:credentials_not_expiring",
         "sync:acme-de:shopify:sync_not_failing",
+        "sync:acme-jp:shopify:sync_fresh",
         "sync:acme-us:shopify:sync_not_failing",
-    ]
+    ]  # acme-de's staleness is folded into its failures: one cause, one alert
     de = alerts["sync:acme-de:shopify:sync_not_failing"]
     assert (de.source, de.severity, de.rule_id) == ("sync_health", "critical", "sync_not_failing")
     assert de.title == "[CRITICAL] acme-de shopify: sync keeps failing (inventory_levels, orders)"
-    assert de.alert_key == "sync:acme-de:shopify:sync_not_failing@13"
-    assert "acme-de: auth_expired (refresh token has expired)" in de.body and "m1" in de.body
+    assert de.alert_key == "sync:acme-de:shopify:sync_not_failing@15"
+    assert "acme-de: auth_expired (refresh token has expired)" in de.body and "m1" in de.body and "never" in de.body
     assert "acme-us" not in de.body
     assert alerts["sync:acme-de:shopify:credentials_not_expiring"].severity == "warning"
 
