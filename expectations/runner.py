@@ -6,6 +6,7 @@ hand over a bounded frame. No Dagster here; orchestration maps the result to an 
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,9 @@ def validate(
         .add_dataframe_asset(name)
         .add_batch_definition_whole_dataframe("batch")
     )
-    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=list(expectations)))
+    # copies: an expectation joins the suite it is added to, and suites' shared parts (module constants)
+    # are validated again in every later run of a long-lived process
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=[copy.copy(e) for e in expectations]))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     result_format: dict = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
     if index_column is not None:

@@ -115,3 +115,16 @@ def test_rakuten_unconfirmed_total_is_not_an_amount_but_a_negative_total_is():
     assert validate_raw_batch("rakuten", "orders", rakuten(-9999), now=NOW).success
     result = validate_raw_batch("rakuten", "orders", rakuten(-5), now=NOW)
     assert {f.column for f in result.failed} == {"amount"}, result.summary()
+
+
+def test_a_suite_validates_again_in_the_same_process():
+    """A daemon or a second pipeline run in one process validates the same (shared) expectations again."""
+    import great_expectations.expectations as gxe
+    import pandas as pd
+
+    from expectations.runner import validate
+
+    shared = [gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0)]
+    frame = pd.DataFrame({"amount": [1.0, 2.0]})
+    assert validate("first", frame, shared).success
+    assert not validate("second", pd.DataFrame({"amount": [-1.0]}), shared).success
