@@ -59,6 +59,10 @@ class Series:
     dashed: bool = False
 
 
+def _short(label: str, limit: int = 20) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "\u2026"
+
+
 def _svg(width: int, height: int, title: str, body: list[str], css_class: str = "chart") -> Markup:
     return Markup(
         f'<svg class="{css_class}" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -91,7 +95,7 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], widt
         )
     every = max(1, math.ceil(len(labels) / 6))
     for i, label in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
+        if (len(labels) - 1 - i) % every == 0:  # counted from the newest, which is always labelled
             body.append(
                 f'<text x="{_n(x(i))}" y="{height - bottom + 16}" text-anchor="middle" fill="{AXIS}" {FONT}>'
                 f"{escape(label)}</text>"
@@ -132,7 +136,7 @@ def hbar_chart(title: str, items: Sequence[tuple[str, float | None]], width: int
     for i, (label, value) in enumerate(items):
         y = top + i * row
         body.append(
-            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" fill="#212121" {FONT}>{escape(label)}</text>'
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" fill="#212121" {FONT}>{escape(_short(label))}</text>'
         )
         if value is None:
             continue
