@@ -59,6 +59,10 @@ class Series:
     dashed: bool = False
 
 
+def _text(x: float, y: float, text: str, anchor: str = "start", fill: str = "#212121") -> str:
+    return f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="{anchor}" fill="{fill}" {FONT}>{escape(text)}</text>'
+
+
 def _short(label: str, limit: int = 20) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "\u2026"
 
@@ -71,7 +75,9 @@ def _svg(width: int, height: int, title: str, body: list[str], css_class: str = 
     )
 
 
-def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], width: int = 440, height: int = 210) -> Markup:
+def line_chart(
+    title: str, labels: Sequence[str], series: Sequence[Series], width: int = 440, height: int = 210
+) -> Markup:
     """Lines over periods (oldest left); dashed series are targets."""
     left, right, top, bottom = 52, 10, 10, 34
     values = [v for s in series for v in s.values if v is not None]
@@ -90,16 +96,11 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], widt
     body = []
     for t in ticks:
         body.append(f'<line x1="{left}" x2="{width - right}" y1="{_n(y(t))}" y2="{_n(y(t))}" stroke="{GRID}"/>')
-        body.append(
-            f'<text x="{left - 4}" y="{_n(y(t) + 4)}" text-anchor="end" fill="{AXIS}" {FONT}>{escape(compact(t))}</text>'
-        )
+        body.append(_text(left - 4, y(t) + 4, compact(t), "end", AXIS))
     every = max(1, math.ceil(len(labels) / 6))
     for i, label in enumerate(labels):
         if (len(labels) - 1 - i) % every == 0:  # counted from the newest, which is always labelled
-            body.append(
-                f'<text x="{_n(x(i))}" y="{height - bottom + 16}" text-anchor="middle" fill="{AXIS}" {FONT}>'
-                f"{escape(label)}</text>"
-            )
+            body.append(_text(x(i), height - bottom + 16, label, "middle", AXIS))
     for s in series:
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
         run: list[str] = []
@@ -123,7 +124,9 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], widt
     return _svg(width, height, title, body)
 
 
-def hbar_chart(title: str, items: Sequence[tuple[str, float | None]], width: int = 440, color: str = PALETTE[0]) -> Markup:
+def hbar_chart(
+    title: str, items: Sequence[tuple[str, float | None]], width: int = 440, color: str = PALETTE[0]
+) -> Markup:
     """Horizontal bars from zero; negative values extend left in red."""
     row, label_w, value_w, top = 22, 130, 70, 6
     height = top * 2 + row * max(len(items), 1)
@@ -135,18 +138,14 @@ def hbar_chart(title: str, items: Sequence[tuple[str, float | None]], width: int
     body = [f'<line x1="{_n(zero)}" x2="{_n(zero)}" y1="0" y2="{height}" stroke="{AXIS}"/>']
     for i, (label, value) in enumerate(items):
         y = top + i * row
-        body.append(
-            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" fill="#212121" {FONT}>{escape(_short(label))}</text>'
-        )
+        body.append(_text(label_w - 6, y + 15, _short(label), "end"))
         if value is None:
             continue
         bar = plot_w * abs(value) / span
         x = zero if value >= 0 else zero - bar
         fill = color if value >= 0 else NEGATIVE
         body.append(f'<rect x="{_n(x)}" y="{y + 3}" width="{_n(bar)}" height="{row - 6}" fill="{fill}"/>')
-        body.append(
-            f'<text x="{_n(label_w + plot_w + 4)}" y="{y + 15}" fill="#212121" {FONT}>{escape(compact(value))}</text>'
-        )
+        body.append(_text(label_w + plot_w + 4, y + 15, compact(value)))
     return _svg(width, height, title, body)
 
 
@@ -165,12 +164,10 @@ def driver_chart(title: str, items: Sequence[tuple[str, float]], width: int = 30
         x = zero if value >= 0 else zero - bar
         fill = POSITIVE if value >= 0 else NEGATIVE
         opacity = "1" if i == len(items) - 1 else "0.75"
+        body.append(_text(label_w - 6, y + 13, label, "end"))
         body.append(
-            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" fill="#212121" {FONT}>{escape(label)}</text>'
-        )
-        body.append(
-            f'<rect x="{_n(x)}" y="{y + 3}" width="{_n(bar)}" height="{row - 6}" fill="{fill}" fill-opacity="{opacity}">'
-            f"<title>{escape(label)}: {escape(compact(value))}</title></rect>"
+            f'<rect x="{_n(x)}" y="{y + 3}" width="{_n(bar)}" height="{row - 6}" fill="{fill}" '
+            f'fill-opacity="{opacity}"><title>{escape(label)}: {escape(compact(value))}</title></rect>'
         )
     return _svg(width, height, title, body, css_class="chart drivers")
 
@@ -184,9 +181,7 @@ def stacked_levels_chart(title: str, rows: Sequence[tuple[str, dict[str, int]]],
     for i, (label, counts) in enumerate(rows):
         y = top + i * row
         total = sum(counts.values()) or 1
-        body.append(
-            f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" fill="#212121" {FONT}>{escape(label)}</text>'
-        )
+        body.append(_text(label_w - 6, y + 16, label, "end"))
         x = float(label_w)
         for level, color in LEVEL_COLORS.items():
             count = counts.get(level, 0)

@@ -110,7 +110,10 @@ def test_figures_are_the_fixture_values(report):
         "0.9125", "0.9500", "96.0%", "0.4000", "warning",
     ]  # fmt: skip
     # attainment: totals by rank within the role, and the per-KPI matrix
-    assert [c for _, c in t.tables["totals:manager"][1:]] == [["1", "NA", "region", "87.50"], ["2", "EU", "region", "62.25"]]
+    assert [c for _, c in t.tables["totals:manager"][1:]] == [
+        ["1", "NA", "region", "87.50"],
+        ["2", "EU", "region", "62.25"],
+    ]
     assert [c for _, c in t.tables["totals:operator"][1:]] == [
         ["1", "alice", "person", "91"], ["2", HOSTILE, "person", "20.50"],
     ]  # fmt: skip
@@ -275,3 +278,65 @@ def test_chromium_draws_the_report_with_its_charts(report, tmp_path):
     first = image.crop((rects[0][0], rects[0][1], rects[0][0] + rects[0][2], rects[0][1] + rects[0][3]))
     colours = set(first.getdata())
     assert (0x1F, 0x77, 0xB4) in colours and (0xFF, 0x7F, 0x0E) in colours
+
+
+def test_dagster_asset_writes_the_report_with_its_metadata(warehouse, tmp_path, monkeypatch):
+    import dagster as dg
+
+    from orchestration.defs.reports import weekly_review
+    from orchestration.defs.resources import KpiResource
+
+    monkeypatch.setenv("KPI_WAREHOUSE_PATH", str(warehouse))
+    monkeypatch.setenv("KPI_REPORTS_DIR", str(tmp_path / "out"))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [weekly_review], partition_key="2026-03-09", resources={"kpi": KpiResource()}, instance=instance
+        )
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    path = tmp_path / "out" / "kpi-review-week-2026-03-09.html"
+    assert path.exists()
+    assert metadata["path"].value == str(path)
+    assert metadata["url"].value == path.as_uri()
+    assert metadata["period"].value == "week 2026-W11 (09 Mar - 15 Mar 2026)"
+    assert {k: metadata[k].value for k in ("top_movers", "target_breaches", "open_alerts", "missing_tables")} == {
+        "top_movers": 3,
+        "target_breaches": 3,
+        "open_alerts": 1,
+        "missing_tables": 1,
+    }
+    assert "marts.compliance_deadlines: not configured" in metadata["summary"].value
+
+
+def test_schedules_ask_for_the_period_that_just_ended():
+    from datetime import datetime
+
+    import dagster as dg
+
+    from orchestration.launch import load_defs
+
+    defs = load_defs()
+    for name, when, partition in (
+        ("kpi_weekly_review_schedule", datetime(2026, 3, 16, 6, 0), "2026-03-09"),
+        ("kpi_monthly_review_schedule", datetime(2026, 4, 1, 6, 0), "2026-03-01"),
+    ):
+        schedule = defs.resolve_schedule_def(name)
+        context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def())
+        (request,) = schedule.evaluate_tick(context).run_requests
+        assert request.partition_key == partition, name
+
+
+def test_report_reads_only_documented_columns_of_the_models_it_depends_on(dbt_manifest):
+    """A column the report reads that a mart no longer documents (renamed, dropped) fails here, not at 06:00."""
+    import json
+
+    from reporting.warehouse import REQUIRED
+
+    nodes = json.loads(dbt_manifest.read_text())["nodes"].values()
+    documented = {
+        n["name"]: set(n["columns"]) for n in nodes if n["resource_type"] == "model" and n["schema"] == "marts"
+    }
+    checked = {t for t in REQUIRED if t in documented}
+    assert {"kpi_gmv_drivers", "kpi_weekly", "kpi_alerts", "sync_health", "alert_history"} <= checked
+    gaps = {t: sorted(set(REQUIRED[t]) - documented[t]) for t in checked if set(REQUIRED[t]) - documented[t]}
+    assert gaps == {}
