@@ -340,3 +340,18 @@ def test_report_reads_only_documented_columns_of_the_models_it_depends_on(dbt_ma
     assert {"kpi_gmv_drivers", "kpi_weekly", "kpi_alerts", "sync_health", "alert_history"} <= checked
     gaps = {t: sorted(set(REQUIRED[t]) - documented[t]) for t in checked if set(REQUIRED[t]) - documented[t]}
     assert gaps == {}
+
+
+def test_cli_writes_a_report_and_names_a_missing_warehouse(warehouse, tmp_path, monkeypatch, capsys):
+    from orchestration.cli import main
+
+    monkeypatch.setenv("KPI_WAREHOUSE_PATH", str(warehouse))
+    monkeypatch.setenv("KPI_REPORTS_DIR", str(tmp_path / "out"))
+    assert main(["report", "--period", "week", "--start", "2026-03-12"]) == 0
+    out, err = capsys.readouterr()
+    path = tmp_path / "out" / "kpi-review-week-2026-03-09.html"
+    assert out == f"week 2026-W11 (09 Mar - 15 Mar 2026): {path}\nopen it in a browser: {path.as_uri()}\n"
+    assert "not shown: marts.compliance_deadlines: not configured" in err
+    monkeypatch.setenv("KPI_WAREHOUSE_PATH", str(tmp_path / "none" / "kpi.duckdb"))
+    assert main(["report", "--period", "month"]) == 2
+    assert "none/kpi.duckdb: no warehouse" in capsys.readouterr().err

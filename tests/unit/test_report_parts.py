@@ -61,3 +61,11 @@ def test_charts_are_plain_escaped_svg():
     assert "&lt;b&gt;store&lt;/b&gt;" in bars and "<b>" not in bars
     assert f'fill="{charts.NEGATIVE}"' in bars
     assert "script" not in bars and "http" not in bars.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_reporting_does_not_import_dagster():
+    import subprocess
+    import sys
+
+    code = "import sys, reporting, reporting.render; assert not [m for m in sys.modules if m.startswith('dagster')]"
+    subprocess.run([sys.executable, "-c", code], check=True)
