@@ -21,6 +21,7 @@ def report_deps(grain: str) -> list[dg.AssetKey]:
     keys = (dg.AssetKey(["marts", t]) for t in REQUIRED if t != other)
     return sorted((k for k in keys if k in _BUILT), key=str)
 
+
 weekly_partitions = dg.WeeklyPartitionsDefinition(start_date=HISTORY_START, day_offset=1, timezone="UTC")
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=HISTORY_START, timezone="UTC")
 
