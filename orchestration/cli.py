@@ -154,6 +154,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    import duckdb
+
     from ingestion.settings import Settings
     from reporting import Period, render_report
 
@@ -167,6 +169,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         result = render_report(settings.warehouse_path, period, settings.reports_dir)
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from exc
+    except duckdb.IOException as exc:  # a run is writing the warehouse (DuckDB allows one writer)
+        print(f"kpi: the warehouse is busy, try again when the run ends: {exc}", file=sys.stderr)
+        return 1
     for message in result.missing:
         print(f"not shown: {message}", file=sys.stderr)
     print(f"{period.label}: {result.path}\nopen it in a browser: {result.path.as_uri()}")

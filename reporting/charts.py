@@ -79,7 +79,7 @@ def line_chart(
     title: str, labels: Sequence[str], series: Sequence[Series], width: int = 440, height: int = 210
 ) -> Markup:
     """Lines over periods (oldest left); dashed series are targets."""
-    left, right, top, bottom = 52, 10, 10, 34
+    left, right, top, bottom = 52, 24, 10, 34
     values = [v for s in series for v in s.values if v is not None]
     low, high = (min(0.0, *values), max(values)) if values else (0.0, 1.0)
     ticks = nice_ticks(low, high)
