@@ -6,7 +6,7 @@ BIN := .venv/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup manifest catalog demo test lint dev clean
+.PHONY: setup manifest catalog chromium demo test lint dev clean
 
 setup: .venv/.installed
 
@@ -28,7 +28,17 @@ catalog: setup
 demo: manifest
 	$(BIN)/kpi demo
 
-test: manifest
+# Headless Chromium screenshots the review report in its test. Debian's package (the browser downloads of
+# Playwright/puppeteer are not reachable); installed only when missing. KPI_CHROMIUM names another binary.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@if [ -n "$$KPI_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium (Debian) for the review-report test"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is missing: install it or set KPI_CHROMIUM to a Chrome/Chromium binary" >&2; exit 1; fi
+
+test: manifest chromium
 	$(BIN)/pytest
 
 lint: setup

@@ -22,6 +22,7 @@ class Settings:
     state_dir: Path  # rotated refresh tokens and other secrets the syncs keep (owner-only)
     reporting_currency: str
     sync_workers: int
+    reports_dir: Path  # the review reports (HTML, one per week and month)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             state_dir=path("KPI_STATE_DIR", warehouse.parent / ".state"),
             reporting_currency=env.get("KPI_REPORTING_CURRENCY", "USD"),
             sync_workers=int(env.get("KPI_SYNC_WORKERS", "4")),
+            reports_dir=path("KPI_REPORTS_DIR", PROJECT_ROOT / "reports"),
         )
 
     def export(self) -> None:

@@ -4,6 +4,7 @@ kpi demo                                   sandbox marketplaces -> lake -> dbt -
 kpi run --stores FILE --start D --end D    the same pipeline for the stores a file declares
 kpi dev                                    Dagster UI with the sandbox marketplaces behind it
 kpi sandbox [--port-base N]                serve the sandbox marketplaces until interrupted
+kpi report [--period week|month] [--start D]   the review report of a period (default: the last complete one)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def _run(stores_file: Path, start: date, end: date, began: float) -> int:
         run_alert_sensors,
         run_failure_alerts,
         run_pipeline,
+        run_reports,
         summary_text,
     )
 
@@ -59,6 +61,10 @@ def _run(stores_file: Path, start: date, end: date, began: float) -> int:
             alerts.requested += failures.requested
             alerts.delivered += failures.delivered
         _progress(f"{alerts.requested} alert run(s), {alerts.delivered} alert(s) delivered", began)
+        if outcome.success:
+            for report in run_reports(instance, date.today()):
+                state = report.path if report.success else "FAILED (see the run in the Dagster UI)"
+                _progress(f"{report.job} {report.partition}: {state}", began)
         if settings.warehouse_path.exists():
             print(summary_text(settings, outcome, alerts))
     return 0 if outcome.success else 1
@@ -147,6 +153,31 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from ingestion.settings import Settings
+    from reporting import Period, render_report
+
+    settings = Settings.from_env()
+    try:
+        period = (
+            Period.containing(args.period, args.start)
+            if args.start
+            else Period.last_complete(args.period, date.today())
+        )
+        result = render_report(settings.warehouse_path, period, settings.reports_dir)
+    except (ValueError, FileNotFoundError) as exc:
+        raise ConfigError(str(exc)) from exc
+    except duckdb.IOException as exc:  # a run is writing the warehouse (DuckDB allows one writer)
+        print(f"kpi: the warehouse is busy, try again when the run ends: {exc}", file=sys.stderr)
+        return 1
+    for message in result.missing:
+        print(f"not shown: {message}", file=sys.stderr)
+    print(f"{period.label}: {result.path}\nopen it in a browser: {result.path.as_uri()}")
+    return 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     sandbox, path, _, _ = _demo_sandbox(args, Path(args.stores_out), port_base=args.port_base)
     for key, value in sandbox.credentials_env().items():
@@ -208,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     dev = sub.add_parser("dev", parents=[history, ports], help="Dagster UI with the sandbox marketplaces behind it")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)
+    report = sub.add_parser("report", help="write the review report of a week or month (HTML, KPI_REPORTS_DIR)")
+    report.add_argument("--period", choices=["week", "month"], default="week")
+    report.add_argument("--start", type=_date, help="a day of the period (default: the last complete period)")
+    report.set_defaults(func=cmd_report)
     sandbox = sub.add_parser("sandbox", parents=[history, ports], help="serve the sandbox until interrupted")
     sandbox.add_argument("--stores-out", default="warehouse/sandbox_stores.yaml")
     sandbox.set_defaults(func=cmd_sandbox)

@@ -177,6 +177,34 @@ def run_failure_alerts(instance: dg.DagsterInstance, outcome: PipelineOutcome) -
     return result
 
 
+@dataclass
+class ReportOutcome:
+    job: str
+    partition: str
+    success: bool
+    path: str | None = None
+    missing_tables: int = 0
+
+
+def run_reports(instance: dg.DagsterInstance, today: date) -> list[ReportOutcome]:
+    """The weekly and monthly review of the periods that ended before `today` (what the schedules run)."""
+    from reporting import Period
+
+    defs = load_defs()
+    outcomes = []
+    for job, grain in (("kpi_weekly_review", "week"), ("kpi_monthly_review", "month")):
+        partition = Period.last_complete(grain, today).start.isoformat()
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance, partition_key=partition, raise_on_error=False
+        )
+        outcome = ReportOutcome(job, partition, result.success)
+        for event in result.get_asset_materialization_events():
+            metadata = event.materialization.metadata
+            outcome.path, outcome.missing_tables = metadata["path"].value, metadata["missing_tables"].value
+        outcomes.append(outcome)
+    return outcomes
+
+
 def mart_row_counts(settings: Settings) -> dict[str, int]:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         return {m: con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in MARTS}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -53,7 +54,7 @@ def _kpi_rows(settings) -> dict:
         }
 
 
-def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
+def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env, monkeypatch, tmp_path):
     from orchestration.launch import run_alert_sensors, run_pipeline
 
     sandbox = pipeline_env
@@ -187,6 +188,24 @@ def test_pipeline_end_to_end_exact_kpis_and_alerts(settings, pipeline_env):
         recall = [r for r in delivered if r["condition_key"] == "kpi:refund_rate_spike:acme-uk"]
         assert len(recall) == 1 and recall[0]["kind"] == "firing", delivered
         assert recall[0]["details"]["compared_value"] == pytest.approx(oracle[("refund_rate_spike", "acme-uk")][1])
+
+        # The review reports from the real marts, as the Monday and first-of-month schedules run them.
+        from orchestration.launch import run_reports
+
+        monkeypatch.setenv("KPI_REPORTS_DIR", str(tmp_path / "reports"))
+        weekly, monthly = run_reports(instance, CLOCK.date())
+        assert (weekly.partition, monthly.partition, weekly.success, monthly.success) == (
+            "2026-07-06", "2026-06-01", True, True,
+        )  # fmt: skip
+        assert weekly.path == str(tmp_path / "reports" / "kpi-review-week-2026-07-06.html")
+        html = Path(weekly.path).read_text()
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            (stores,) = con.execute(
+                "select count(*) from marts.kpi_gmv_drivers where period_grain = 'week' and period_start = '2026-07-06'"
+            ).fetchone()
+        assert stores >= 3 and f'<li data-count="top_movers"><b>{min(stores, 8)}</b>' in html
+        for built in ("kpi_gmv_drivers", "kpi_weekly", "kpi_alerts", "alert_history", "sync_health"):
+            assert f'data-table="marts.{built}"' not in html, built
 
 
 def _expected_current_alerts(expected: dict, newest: dict) -> dict:
