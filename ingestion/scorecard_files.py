@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ingestion.errors import ConfigError
 from ingestion.settings import PROJECT_ROOT
@@ -74,6 +74,13 @@ class Subject(Row):
         return self
 
 
+def _after_valid_from(cls, value: date | None, info: ValidationInfo) -> date | None:
+    start = info.data.get("valid_from")
+    if value is not None and start is not None and value <= start:
+        raise ValueError(f"{value} must be after valid_from {start} (valid_to is exclusive)")
+    return value
+
+
 class Assignment(Row):
     subject_id: str
     store_id: str
@@ -82,11 +89,7 @@ class Assignment(Row):
     valid_from: date
     valid_to: date | None = None
 
-    @model_validator(mode="after")
-    def _range(self) -> Assignment:
-        if self.valid_to is not None and self.valid_to <= self.valid_from:
-            raise ValueError(f"valid_to {self.valid_to} must be after valid_from {self.valid_from} (it is exclusive)")
-        return self
+    _range = field_validator("valid_to")(_after_valid_from)
 
 
 class SkuSetRow(Row):
@@ -104,13 +107,21 @@ class Attainment(Row):
     critical_line: float | None = Field(default=None, ge=0)
     pacing_profile: str | None = None
 
-    @model_validator(mode="after")
-    def _lines(self) -> Attainment:
-        if self.floor is not None and self.cap is not None and self.floor > self.cap:
-            raise ValueError(f"floor {self.floor} is above cap {self.cap}")
-        if self.warning_line is not None and self.critical_line is not None and self.critical_line > self.warning_line:
-            raise ValueError(f"critical_line {self.critical_line} is above warning_line {self.warning_line}")
-        return self
+    @field_validator("cap")
+    @classmethod
+    def _cap(cls, value: float | None, info: ValidationInfo) -> float | None:
+        floor = info.data.get("floor")
+        if value is not None and floor is not None and floor > value:
+            raise ValueError(f"cap {value:g} is below floor {floor:g}")
+        return value
+
+    @field_validator("critical_line")
+    @classmethod
+    def _critical(cls, value: float | None, info: ValidationInfo) -> float | None:
+        warning = info.data.get("warning_line")
+        if value is not None and warning is not None and value > warning:
+            raise ValueError(f"critical line {value:g} is above the warning line {warning:g}")
+        return value
 
 
 class Template(Attainment):
@@ -129,11 +140,7 @@ class Target(Attainment):
     season: str | None = None
     target: float
 
-    @model_validator(mode="after")
-    def _range(self) -> Target:
-        if self.valid_to is not None and self.valid_to <= self.valid_from:
-            raise ValueError(f"valid_to {self.valid_to} must be after valid_from {self.valid_from} (it is exclusive)")
-        return self
+    _range = field_validator("valid_to")(_after_valid_from)
 
 
 class Season(Row):
@@ -163,20 +170,19 @@ class Exemption(Row):
     approved_by: str
     approved_on: date
 
-    @model_validator(mode="after")
-    def _aligned(self) -> Exemption:
-        start = self.period_start
+    @field_validator("period_start")
+    @classmethod
+    def _aligned(cls, start: date, info: ValidationInfo) -> date:
+        kind = info.data.get("period_type")
+        first = {"week": "a Monday", "month": "the 1st of a month", "quarter": "the 1st of Jan, Apr, Jul or Oct"}
         ok = {
             "week": start.isoweekday() == 1,
             "month": start.day == 1,
             "quarter": start.day == 1 and start.month in (1, 4, 7, 10),
-        }[self.period_type]
+        }.get(kind, True)
         if not ok:
-            first = {"week": "a Monday", "month": "the 1st of a month", "quarter": "the 1st of Jan, Apr, Jul or Oct"}
-            raise ValueError(
-                f"period_start {start} is not the start of a {self.period_type} ({first[self.period_type]})"
-            )
-        return self
+            raise ValueError(f"{start} is not the start of a {kind} ({first[kind]})")
+        return start
 
 
 class Requirement(Row):
@@ -200,14 +206,14 @@ class Obligation(Row):
     owner_subject_id: str | None = None
     notes: str | None = None
 
+    _range = field_validator("valid_to")(_after_valid_from)
+
     @model_validator(mode="after")
     def _kind(self) -> Obligation:
         if (self.valid_from is None) == (self.due_date is None):
             raise ValueError("a registration has valid_from, a filing has due_date: give exactly one")
         if self.filed_on is not None and self.due_date is None:
             raise ValueError("filed_on is for filings (rows with a due_date)")
-        if self.valid_from is not None and self.valid_to is not None and self.valid_to <= self.valid_from:
-            raise ValueError(f"valid_to {self.valid_to} must be after valid_from {self.valid_from}")
         return self
 
 
@@ -223,6 +229,9 @@ class ScorecardFiles:
     exemptions: list[tuple[int, Exemption]]
     requirements: list[tuple[int, Requirement]]
     obligations: list[tuple[int, Obligation]]
+    # References to stores the stores file does not declare: no error (a run may declare only some of
+    # the seller's stores), but their rows find no data, so the pipeline logs these.
+    warnings: list[str]
 
 
 FILES = {
@@ -284,11 +293,12 @@ def check_scorecard_files(
 ) -> ScorecardFiles:
     """Read and cross-check every scorecard and compliance file; raise ConfigError listing every
     mistake as `file:line: field: message`. With `store_ids` (and `regions`) from the stores file,
-    references to stores and region subjects are checked too."""
+    references to stores and region subjects it does not declare are listed in `warnings`."""
     errors: list[str] = []
     paths = {name: seed_dir / rel for name, (rel, _) in FILES.items()}
     data = {name: _read(paths[name], model, errors) for name, (_, model) in FILES.items()}
-    files = ScorecardFiles(**data)
+    warnings: list[str] = []
+    files = ScorecardFiles(**data, warnings=warnings)
     catalog = load_catalog().by_name()
 
     def err(name: str, line: int, fld: str, message: str) -> None:
@@ -306,14 +316,12 @@ def check_scorecard_files(
             return True
         return subject_id in stores or subject_id in (region_ids or set())
 
-    def check_subject(name: str, line: int, subject_id: str, fld: str = "subject_id") -> None:
-        if not known_subject(subject_id):
-            err(
-                name,
-                line,
-                fld,
-                f"{subject_id!r} is not a subject (scorecard_subjects.csv, a store_id or region-<region>)",
-            )
+    def check_subject(name: str, line: int, subject_id: str, fld: str = "subject_id", listed_only=False) -> None:
+        if listed_only and subject_id not in listed:
+            err(name, line, fld, f"{subject_id!r} is not a person, team or agency of scorecard_subjects.csv")
+        elif not known_subject(subject_id):
+            where = "scorecard_subjects.csv, a store of the stores file or region-<region>"
+            warnings.append(f"{paths[name]}:{line}: {fld}: {subject_id!r} is not a subject ({where}); no data")
 
     def check_kpi(name: str, line: int, kpi_name: str) -> None:
         kpi = catalog.get(kpi_name)
@@ -340,9 +348,9 @@ def check_scorecard_files(
 
     spans: dict[tuple, list[tuple[int, Assignment]]] = {}
     for line, a in files.assignments:
-        check_subject("assignments", line, a.subject_id)
+        check_subject("assignments", line, a.subject_id, listed_only=True)
         if stores is not None and a.store_id not in stores:
-            err("assignments", line, "store_id", f"{a.store_id!r} is not a store of the stores file")
+            warnings.append(f"{paths['assignments']}:{line}: store_id: {a.store_id!r} is not in the stores file")
         if a.sku_set and a.sku_set not in sku_sets:
             err("assignments", line, "sku_set", f"{a.sku_set!r} is not a set of scorecard_sku_sets.csv")
         for other_line, other in spans.get((a.subject_id, a.store_id, a.sku_set), []):
@@ -409,9 +417,9 @@ def check_scorecard_files(
     _dupes(files.obligations, lambda r: r.obligation_id, "obligation_id", paths["obligations"], errors)
     for line, o in files.obligations:
         if o.owner_subject_id:
-            check_subject("obligations", line, o.owner_subject_id, "owner_subject_id")
+            check_subject("obligations", line, o.owner_subject_id, "owner_subject_id", listed_only=True)
         if o.store_id and stores is not None and o.store_id not in stores:
-            err("obligations", line, "store_id", f"{o.store_id!r} is not a store of the stores file")
+            warnings.append(f"{paths['obligations']}:{line}: store_id: {o.store_id!r} is not in the stores file")
 
     if errors:
         raise ConfigError("invalid scorecard or compliance file\n  " + "\n  ".join(errors))

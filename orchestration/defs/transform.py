@@ -37,14 +37,16 @@ KPI_MARTS_SELECT = (
 TRANSLATOR = KpiTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def check_user_files(kpi: KpiResource) -> None:
+def check_user_files(context: dg.AssetExecutionContext, kpi: KpiResource) -> None:
     """The scorecard and compliance files (dbt seeds) against the stores file, before dbt loads them:
     a mistake fails the run naming file, line and field instead of silently dropping scorecard rows."""
     stores = kpi.stores_config().stores
     try:
-        check_scorecard_files(store_ids=[s.store_id for s in stores], regions=[s.region for s in stores])
+        files = check_scorecard_files(store_ids=[s.store_id for s in stores], regions=[s.region for s in stores])
     except ConfigError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    for warning in files.warnings:
+        context.log.warning(warning)
 
 
 @dbt_assets(
@@ -55,7 +57,7 @@ def check_user_files(kpi: KpiResource) -> None:
     pool=WAREHOUSE_POOL,
 )
 def kpi_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, kpi: KpiResource):
-    check_user_files(kpi)
+    check_user_files(context, kpi)
     # Unpartitioned: models rebuild from every version in the lake (latest per record wins).
     yield from dbt.cli(["build"], context=context).stream()
 
