@@ -58,3 +58,19 @@
     {%- endfor -%}
     {{ return(out) }}
 {%- endmacro %}
+
+{#- `days.<column>` for each column a grain has, a typed null for the others; the `guarded` columns
+    only when `guard` holds (a LIVE host's host KPIs never come from the store's total). -#}
+{% macro scorecard_grain_select(columns, present, guard=none, guarded=[]) -%}
+    {%- set out = [] -%}
+    {%- for column in columns -%}
+        {%- if column not in present -%}
+            {%- do out.append('cast(null as ' ~ dbt.type_float() ~ ') as ' ~ column) -%}
+        {%- elif guard and column in guarded -%}
+            {%- do out.append('case when ' ~ guard ~ ' then days.' ~ column ~ ' end as ' ~ column) -%}
+        {%- else -%}
+            {%- do out.append('days.' ~ column) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}

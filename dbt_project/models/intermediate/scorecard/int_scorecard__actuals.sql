@@ -8,6 +8,17 @@
 {%- for grain in ['sku', 'host'] -%}
     {%- set columns = columns + (scorecard_additive_columns(grain) | reject('in', columns) | list) -%}
 {%- endfor -%}
+{%- set period_sums = [] -%}
+{%- for kpi in kpis if kpi.kind != 'ratio' -%}
+    {%- set column = scorecard_column(kpi) -%}
+    {%- if kpi.kind == 'snapshot' -%}
+        {%- do period_sums.append(
+            'sum(case when by_period.kpi_date = last_days.last_day then by_period.' ~ column ~ ' end) as ' ~ column
+        ) -%}
+    {%- else -%}
+        {%- do period_sums.append('sum(by_period.' ~ column ~ ') as ' ~ column) -%}
+    {%- endif -%}
+{%- endfor %}
 with
 
 periods as (
@@ -37,43 +48,37 @@ sums as (
         by_period.period_start,
         max(by_period.period_end) as period_end,
         count(*) as days_with_data,
-        {%- for kpi in kpis if kpi.kind != 'ratio' %}
-        {%- set column = scorecard_column(kpi) %}
-        {%- if kpi.kind == 'snapshot' %}
-        sum(case when by_period.kpi_date = last_days.last_day then by_period.{{ column }} end) as {{ column }}
-        {%- else %}
-        sum(by_period.{{ column }}) as {{ column }}
-        {%- endif %}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ period_sums | join(',\n        ') }}
     from by_period
     inner join last_days
-        on last_days.subject_id = by_period.subject_id
-        and last_days.period_type = by_period.period_type
-        and last_days.period_start = by_period.period_start
+        on
+            last_days.subject_id = by_period.subject_id
+            and last_days.period_type = by_period.period_type
+            and last_days.period_start = by_period.period_start
     group by by_period.subject_id, by_period.period_type, by_period.period_start
 )
 
 {% for kpi in kpis %}
-{%- if kpi.kind == 'ratio' %}
-    {%- set numerator = scorecard_column(kpi_lookup(kpi.numerator)) %}
-    {%- set denominator = scorecard_column(kpi_lookup(kpi.denominator)) %}
-    {%- set value = kpi_ratio(numerator, denominator, kpi.scale) %}
-{%- else %}
-    {%- set numerator = scorecard_column(kpi) %}
-    {%- set denominator = 'cast(null as ' ~ dbt.type_float() ~ ')' %}
-    {%- set value = numerator %}
-{%- endif %}
-select
-    subject_id,
-    period_type,
-    period_start,
-    period_end,
-    days_with_data,
-    '{{ kpi.name }}' as kpi_name,
-    '{{ kpi.kind }}' as kpi_kind,
-    {{ value }} as actual,
-    {{ numerator }} as actual_numerator,
-    {{ denominator }} as actual_denominator
-from sums
-{% if not loop.last %}union all{% endif %}
+    {%- if kpi.kind == 'ratio' %}
+        {%- set numerator = scorecard_column(kpi_lookup(kpi.numerator)) %}
+        {%- set denominator = scorecard_column(kpi_lookup(kpi.denominator)) %}
+        {%- set value = kpi_ratio(numerator, denominator, kpi.scale) %}
+    {%- else %}
+        {%- set numerator = scorecard_column(kpi) %}
+        {%- set denominator = 'cast(null as ' ~ dbt.type_float() ~ ')' %}
+        {%- set value = numerator %}
+    {%- endif %}
+    select
+        subject_id,
+        period_type,
+        period_start,
+        period_end,
+        days_with_data,
+        '{{ kpi.name }}' as kpi_name,
+        '{{ kpi.kind }}' as kpi_kind,
+        {{ value }} as actual,
+        {{ numerator }} as actual_numerator,
+        {{ denominator }} as actual_denominator
+    from sums
+    {% if not loop.last %}union all{% endif %}
 {%- endfor %}

@@ -15,22 +15,23 @@ days as (
     select spine.date_day, bounds.as_of_date
     from {{ ref('metricflow_time_spine') }} as spine
     inner join bounds
-        on spine.date_day >= bounds.first_day
-        and spine.date_day <= {{ period_end('quarter', 'bounds.as_of_date') }}
+        on
+            spine.date_day >= bounds.first_day
+            and spine.date_day <= {{ period_end('quarter', 'bounds.as_of_date') }}
 ),
 
 period_days as (
     {%- for period in period_types %}
-    select
-        '{{ period }}' as period_type,
-        {{ period_start(period, 'date_day') }} as period_start,
-        {{ period_end(period, 'date_day') }} as period_end,
-        date_day,
-        as_of_date
-    from days
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            '{{ period }}' as period_type,
+            {{ period_start(period, 'date_day') }} as period_start,
+            {{ period_end(period, 'date_day') }} as period_end,
+            date_day,
+            as_of_date
+        from days
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -55,10 +56,12 @@ weighted_days as (
     left join profile_rows as on_date
         on on_date.profile = profiles.profile and on_date.on_date = period_days.date_day
     left join profile_rows as weekday
-        on weekday.profile = profiles.profile
-        and weekday.on_date is null
-        -- ISO weekday, portably: 1900-01-01 was a Monday
-        and weekday.day_of_week = mod({{ dbt.datediff("cast('1900-01-01' as date)", 'period_days.date_day', 'day') }}, 7) + 1
+        on
+            weekday.profile = profiles.profile
+            and weekday.on_date is null
+            -- ISO weekday, portably: 1900-01-01 was a Monday
+            and weekday.day_of_week
+            = mod({{ dbt.datediff("cast('1900-01-01' as date)", 'period_days.date_day', 'day') }}, 7) + 1
 )
 
 select

@@ -8,6 +8,9 @@
 {%- set host_columns = scorecard_additive_columns('host') -%}
 {%- set all_columns = store_columns + (sku_columns | reject('in', store_columns) | list) -%}
 {%- set all_columns = all_columns + (host_columns | reject('in', all_columns) | list) -%}
+{%- set day_sums = [] -%}
+{%- for column in all_columns -%}{%- do day_sums.append('sum(' ~ column ~ ') as ' ~ column) -%}{%- endfor %}
+{#- a LIVE host is scored on their own streams: host KPIs of their store-days are nulled -#}
 with
 
 as_of as (
@@ -29,9 +32,10 @@ store_units as (
         days.kpi_date
     from assignments
     inner join {{ ref('kpi_daily') }} as days
-        on days.store_id = assignments.store_id
-        and days.kpi_date >= assignments.valid_from
-        and (assignments.valid_to is null or days.kpi_date < assignments.valid_to)
+        on
+            days.store_id = assignments.store_id
+            and days.kpi_date >= assignments.valid_from
+            and (assignments.valid_to is null or days.kpi_date < assignments.valid_to)
     cross join as_of
     where assignments.sku_set is null and days.kpi_date <= as_of.as_of_date
 ),
@@ -45,10 +49,11 @@ sku_units as (
     from assignments
     inner join {{ ref('scorecard_sku_sets') }} as sku_sets on sku_sets.sku_set = assignments.sku_set
     inner join {{ ref('kpi_daily_sku') }} as days
-        on days.store_id = assignments.store_id
-        and days.sku = sku_sets.sku
-        and days.kpi_date >= assignments.valid_from
-        and (assignments.valid_to is null or days.kpi_date < assignments.valid_to)
+        on
+            days.store_id = assignments.store_id
+            and days.sku = sku_sets.sku
+            and days.kpi_date >= assignments.valid_from
+            and (assignments.valid_to is null or days.kpi_date < assignments.valid_to)
     cross join as_of
     where days.kpi_date <= as_of.as_of_date
 ),
@@ -62,25 +67,18 @@ host_units as (
     from store_units
     inner join subjects on subjects.subject_id = store_units.subject_id
     inner join {{ ref('kpi_live_host_daily') }} as hosts
-        on hosts.store_id = store_units.store_id
-        and hosts.kpi_date = store_units.kpi_date
-        and hosts.host = subjects.live_host_name
+        on
+            hosts.store_id = store_units.store_id
+            and hosts.kpi_date = store_units.kpi_date
+            and hosts.host = subjects.live_host_name
 ),
 
 rows_by_grain as (
     select
         store_units.subject_id,
         store_units.kpi_date,
-        {%- for column in all_columns %}
-        {%- if column not in store_columns %}
-        cast(null as {{ dbt.type_float() }}) as {{ column }}{{ ',' if not loop.last }}
-        {%- elif column in host_columns %}
-        {#- a LIVE host is scored on their own streams, never on the store's -#}
-        case when subjects.live_host_name is null then days.{{ column }} end as {{ column }}{{ ',' if not loop.last }}
-        {%- else %}
-        days.{{ column }}{{ ',' if not loop.last }}
-        {%- endif %}
-        {%- endfor %}
+        {{ scorecard_grain_select(all_columns, store_columns, 'subjects.live_host_name is null', host_columns)
+            | join(',\n        ') }}
     from store_units
     inner join subjects on subjects.subject_id = store_units.subject_id
     inner join {{ ref('kpi_daily') }} as days
@@ -91,16 +89,15 @@ rows_by_grain as (
     select
         sku_units.subject_id,
         sku_units.kpi_date,
-        {%- for column in all_columns %}
-        {{ 'days.' ~ column if column in sku_columns else 'cast(null as ' ~ dbt.type_float() ~ ')' }} as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ scorecard_grain_select(all_columns, sku_columns) | join(',\n        ') }}
     from sku_units
     inner join {{ ref('kpi_daily_sku') }} as days
         on days.store_id = sku_units.store_id and days.sku = sku_units.sku and days.kpi_date = sku_units.kpi_date
     left join store_units as whole
-        on whole.subject_id = sku_units.subject_id
-        and whole.store_id = sku_units.store_id
-        and whole.kpi_date = sku_units.kpi_date
+        on
+            whole.subject_id = sku_units.subject_id
+            and whole.store_id = sku_units.store_id
+            and whole.kpi_date = sku_units.kpi_date
     where whole.subject_id is null
 
     union all
@@ -108,9 +105,7 @@ rows_by_grain as (
     select
         host_units.subject_id,
         host_units.kpi_date,
-        {%- for column in all_columns %}
-        {{ 'days.' ~ column if column in host_columns else 'cast(null as ' ~ dbt.type_float() ~ ')' }} as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ scorecard_grain_select(all_columns, host_columns) | join(',\n        ') }}
     from host_units
     inner join {{ ref('kpi_live_host_daily') }} as days
         on days.store_id = host_units.store_id and days.host = host_units.host and days.kpi_date = host_units.kpi_date
@@ -119,8 +114,6 @@ rows_by_grain as (
 select
     subject_id,
     kpi_date,
-    {%- for column in all_columns %}
-    sum({{ column }}) as {{ column }}{{ ',' if not loop.last }}
-    {%- endfor %}
+    {{ day_sums | join(',\n    ') }}
 from rows_by_grain
 group by subject_id, kpi_date

@@ -30,17 +30,20 @@ file_rows as (
         ) as preference
     from {{ ref('scorecard_targets') }} as targets
     inner join periods
-        on periods.period_type = targets.period_type
-        and periods.period_start >= targets.valid_from
-        and (targets.valid_to is null or periods.period_start < targets.valid_to)
+        on
+            periods.period_type = targets.period_type
+            and periods.period_start >= targets.valid_from
+            and (targets.valid_to is null or periods.period_start < targets.valid_to)
     left join {{ ref('scorecard_seasons') }} as seasons
-        on seasons.season = targets.season
-        and seasons.month = extract(month from periods.period_start)
+        on
+            seasons.season = targets.season
+            and seasons.month = extract(month from periods.period_start)
     where targets.season is null or seasons.season is not null
 ),
 
 chosen as (
-    select * from file_rows where preference = 1
+    select * from file_rows
+    where preference = 1
 ),
 
 template_rows as (
@@ -74,7 +77,8 @@ select
     coalesce(chosen.floor, templates.floor, {{ var('scorecard_default_floor') }}) as attainment_floor,
     coalesce(chosen.cap, templates.cap, {{ var('scorecard_default_cap') }}) as attainment_cap,
     coalesce(chosen.warning_line, templates.warning_line, {{ var('scorecard_default_warning_line') }}) as warning_line,
-    coalesce(chosen.critical_line, templates.critical_line, {{ var('scorecard_default_critical_line') }}) as critical_line,
+    coalesce(chosen.critical_line, templates.critical_line, {{ var('scorecard_default_critical_line') }})
+        as critical_line,
     coalesce(chosen.pacing_profile, templates.pacing_profile, '') as pacing_profile,
     chosen.subject_id is not null as has_own_target,
     chosen.season,
@@ -82,12 +86,14 @@ select
 from keys
 inner join subjects on subjects.subject_id = keys.subject_id
 left join chosen
-    on chosen.subject_id = keys.subject_id
-    and chosen.kpi_name = keys.kpi_name
-    and chosen.period_type = keys.period_type
-    and chosen.period_start = keys.period_start
+    on
+        chosen.subject_id = keys.subject_id
+        and chosen.kpi_name = keys.kpi_name
+        and chosen.period_type = keys.period_type
+        and chosen.period_start = keys.period_start
 left join templates
-    on templates.role = subjects.role
-    and templates.kpi_name = keys.kpi_name
-    and templates.period_type = keys.period_type
+    on
+        templates.role = subjects.role
+        and templates.kpi_name = keys.kpi_name
+        and templates.period_type = keys.period_type
 where coalesce(chosen.target, templates.target) is not null

@@ -17,6 +17,7 @@ select
     days_until_due <= {{ var('compliance_alert_days') }} as is_alert_candidate,
     as_of_date
 from {{ ref('compliance_register') }}
-where due_date is not null
+where
+    due_date is not null
     and filed_on is null
     and (record_kind = 'filing' or days_until_due >= -{{ var('compliance_alert_days') }})

@@ -31,10 +31,11 @@ covered as (
         end) as is_covered
     from pairs
     left join register
-        on register.country = pairs.country
-        and register.obligation_type = pairs.obligation_type
-        and register.category = pairs.category
-        and (register.store_id is null or register.store_id = pairs.store_id)
+        on
+            register.country = pairs.country
+            and register.obligation_type = pairs.obligation_type
+            and register.category = pairs.category
+            and (register.store_id is null or register.store_id = pairs.store_id)
     group by pairs.store_id, pairs.country, pairs.obligation_type, pairs.category
 ),
 
@@ -42,34 +43,56 @@ filings as (
     select
         country,
         case when filed_on is not null and filed_on <= due_date then 1 else 0 end as is_on_time,
-        case when status = 'overdue' then 1 else 0 end as is_overdue,
+        case when status = 'overdue' then 1 else 0 end as is_overdue
     from register
     where record_kind = 'filing' and due_date < as_of_date
 ),
 
 upcoming as (
-    select country, count(*) as filings_due_soon
+    select
+        country,
+        case when status in ('due_soon', 'expiring') then 1 else 0 end as is_upcoming
     from register
-    where status in ('due_soon', 'expiring')
+),
+
+as_of as (
+    select {{ scorecard_as_of() }} as as_of_date
+),
+
+required as (
+    select country, count(*) as required_pairs, sum(is_covered) as covered_pairs
+    from covered
+    group by country
+),
+
+filed as (
+    select
+        country,
+        count(*) as filings_due,
+        sum(is_on_time) as filings_on_time,
+        sum(is_overdue) as filings_overdue
+    from filings
+    group by country
+),
+
+soon as (
+    select country, sum(is_upcoming) as deadlines_soon
+    from upcoming
     group by country
 ),
 
 by_country as (
     select
-        coalesce(c.country, f.country) as country,
-        c.required_pairs,
-        c.covered_pairs,
-        f.filings_due,
-        f.filings_on_time,
-        f.filings_overdue
-    from (
-        select country, count(*) as required_pairs, sum(is_covered) as covered_pairs
-        from covered group by country
-    ) as c
-    full outer join (
-        select country, count(*) as filings_due, sum(is_on_time) as filings_on_time, sum(is_overdue) as filings_overdue
-        from filings group by country
-    ) as f on f.country = c.country
+        required.country,
+        required.required_pairs,
+        required.covered_pairs,
+        filed.filings_due,
+        filed.filings_on_time,
+        filed.filings_overdue,
+        soon.deadlines_soon
+    from required
+    left join filed on filed.country = required.country
+    left join soon on soon.country = required.country
 ),
 
 with_total as (
@@ -77,11 +100,12 @@ with_total as (
     union all
     select
         'ALL' as country,
-        sum(required_pairs),
-        sum(covered_pairs),
-        sum(filings_due),
-        sum(filings_on_time),
-        sum(filings_overdue)
+        sum(required_pairs) as required_pairs,
+        sum(covered_pairs) as covered_pairs,
+        sum(filings_due) as filings_due,
+        sum(filings_on_time) as filings_on_time,
+        sum(filings_overdue) as filings_overdue,
+        sum(deadlines_soon) as deadlines_soon
     from by_country
 )
 
@@ -94,10 +118,7 @@ select
     coalesce(with_total.filings_on_time, 0) as filings_on_time,
     {{ kpi_ratio('with_total.filings_on_time', 'with_total.filings_due') }} as on_time_filing_rate,
     coalesce(with_total.filings_overdue, 0) as filings_overdue,
-    coalesce(
-        case when with_total.country = 'ALL' then (select sum(filings_due_soon) from upcoming) else upcoming.filings_due_soon end,
-        0
-    ) as deadlines_within_alert_window,
-    (select max(as_of_date) from register) as as_of_date
+    coalesce(with_total.deadlines_soon, 0) as deadlines_within_alert_window,
+    as_of.as_of_date
 from with_total
-left join upcoming on upcoming.country = with_total.country
+cross join as_of

@@ -19,6 +19,13 @@ dated as (
         as_of.as_of_date
     from register
     cross join as_of
+),
+
+with_days as (
+    select
+        *,
+        {{ dbt.datediff('as_of_date', 'deadline', 'day') }} as days_to_deadline  -- noqa: LT05
+    from dated
 )
 
 select
@@ -38,18 +45,16 @@ select
         when record_kind = 'filing' and filed_on is not null and filed_on <= due_date then 'filed_on_time'
         when record_kind = 'filing' and filed_on is not null then 'filed_late'
         when record_kind = 'filing' and due_date < as_of_date then 'overdue'
-        when record_kind = 'filing'
-            and {{ dbt.datediff('as_of_date', 'due_date', 'day') }} <= {{ var('compliance_alert_days') }} then 'due_soon'
+        when record_kind = 'filing' and days_to_deadline <= {{ var('compliance_alert_days') }} then 'due_soon'
         when record_kind = 'filing' then 'upcoming'
         when valid_from > as_of_date then 'pending'
         when valid_to is not null and valid_to <= as_of_date then 'expired'
-        when valid_to is not null
-            and {{ dbt.datediff('as_of_date', 'valid_to', 'day') }} <= {{ var('compliance_alert_days') }} then 'expiring'
+        when valid_to is not null and days_to_deadline <= {{ var('compliance_alert_days') }} then 'expiring'
         else 'active'
     end as status,
     case
-        when deadline is not null and filed_on is null then {{ dbt.datediff('as_of_date', 'deadline', 'day') }}
+        when deadline is not null and filed_on is null then days_to_deadline
     end as days_until_due,
     notes,
     as_of_date
-from dated
+from with_days

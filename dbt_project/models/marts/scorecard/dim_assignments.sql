@@ -27,22 +27,22 @@ groups_with_own_rows as (
 
 member_rows as (
     {%- for group_column in ['team_id', 'agency_id'] %}
-    select distinct
-        groups.subject_id,
-        groups.role,
-        listed.store_id,
-        listed.sku_set,
-        listed.valid_from,
-        listed.valid_to,
-        'member' as assignment_source
-    from listed
-    inner join subjects as members on members.subject_id = listed.subject_id
-    inner join subjects as groups on groups.subject_id = members.{{ group_column }}
-    left join groups_with_own_rows as own on own.subject_id = groups.subject_id
-    where own.subject_id is null
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select distinct
+            groups.subject_id,
+            groups.role,
+            listed.store_id,
+            listed.sku_set,
+            listed.valid_from,
+            listed.valid_to,
+            'member' as assignment_source
+        from listed
+        inner join subjects as members on members.subject_id = listed.subject_id
+        inner join subjects as groups on groups.subject_id = members.{{ group_column }}
+        left join groups_with_own_rows as own on own.subject_id = groups.subject_id
+        where own.subject_id is null
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -57,8 +57,9 @@ store_rows as (
         subjects.subject_type as assignment_source
     from subjects
     inner join {{ ref('dim_stores') }} as stores
-        on (subjects.subject_type = 'store' and stores.store_id = subjects.store_id)
-        or (subjects.subject_type = 'region' and stores.region = subjects.region)
+        on
+            (subjects.subject_type = 'store' and stores.store_id = subjects.store_id)
+            or (subjects.subject_type = 'region' and stores.region = subjects.region)
 )
 
 select * from listed

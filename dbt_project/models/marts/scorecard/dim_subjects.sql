@@ -32,7 +32,7 @@ stores as (
 
 regions as (
     select distinct
-        'region-' || lower(region) as subject_id,
+        {{ dbt.concat(["'region-'", 'lower(region)']) }} as subject_id,
         'region' as subject_type,
         region as name,
         'region' as role,

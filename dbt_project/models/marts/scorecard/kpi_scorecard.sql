@@ -57,24 +57,28 @@ joined as (
     from targets
     inner join catalog on catalog.kpi_name = targets.kpi_name
     inner join periods as equal_days
-        on equal_days.period_type = targets.period_type
-        and equal_days.period_start = targets.period_start
-        and equal_days.pacing_profile = ''
+        on
+            equal_days.period_type = targets.period_type
+            and equal_days.period_start = targets.period_start
+            and equal_days.pacing_profile = ''
     left join periods as profiled
-        on profiled.period_type = targets.period_type
-        and profiled.period_start = targets.period_start
-        and profiled.pacing_profile = targets.pacing_profile
-        and targets.pacing_profile <> ''
+        on
+            profiled.period_type = targets.period_type
+            and profiled.period_start = targets.period_start
+            and profiled.pacing_profile = targets.pacing_profile
+            and targets.pacing_profile <> ''
     left join actuals
-        on actuals.subject_id = targets.subject_id
-        and actuals.period_type = targets.period_type
-        and actuals.period_start = targets.period_start
-        and actuals.kpi_name = targets.kpi_name
+        on
+            actuals.subject_id = targets.subject_id
+            and actuals.period_type = targets.period_type
+            and actuals.period_start = targets.period_start
+            and actuals.kpi_name = targets.kpi_name
     left join exemptions
-        on exemptions.subject_id = targets.subject_id
-        and exemptions.kpi_name = targets.kpi_name
-        and exemptions.period_type = targets.period_type
-        and exemptions.period_start = targets.period_start
+        on
+            exemptions.subject_id = targets.subject_id
+            and exemptions.kpi_name = targets.kpi_name
+            and exemptions.period_type = targets.period_type
+            and exemptions.period_start = targets.period_start
 ),
 
 paced as (
@@ -90,7 +94,8 @@ attained as (
     select
         *,
         {{ scorecard_attainment('actual', 'target', 'direction', 'attainment_floor', 'attainment_cap') }} as attainment,
-        {{ scorecard_attainment('actual', 'pacing_target', 'direction', 'attainment_floor', 'attainment_cap') }} as pacing_attainment
+        {{ scorecard_attainment('actual', 'pacing_target', 'direction', 'attainment_floor', 'attainment_cap') }}
+            as pacing_attainment
     from paced
 ),
 

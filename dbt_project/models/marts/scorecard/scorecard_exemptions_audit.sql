@@ -21,10 +21,11 @@ shares as (
         waived.weight / (waived.weight + coalesce(sum(others.weight), 0)) as weight_share_waived
     from scorecard as waived
     left join scorecard as others
-        on others.subject_id = waived.subject_id
-        and others.period_type = waived.period_type
-        and others.period_start = waived.period_start
-        and others.is_scored
+        on
+            others.subject_id = waived.subject_id
+            and others.period_type = waived.period_type
+            and others.period_start = waived.period_start
+            and others.is_scored
     where waived.is_exempt and waived.attainment is not null
     group by waived.subject_id, waived.period_type, waived.period_start, waived.kpi_name, waived.weight
 )
@@ -46,12 +47,14 @@ select
     scorecard.as_of_date
 from exemptions
 left join scorecard
-    on scorecard.subject_id = exemptions.subject_id
-    and scorecard.kpi_name = exemptions.kpi_name
-    and scorecard.period_type = exemptions.period_type
-    and scorecard.period_start = exemptions.period_start
+    on
+        scorecard.subject_id = exemptions.subject_id
+        and scorecard.kpi_name = exemptions.kpi_name
+        and scorecard.period_type = exemptions.period_type
+        and scorecard.period_start = exemptions.period_start
 left join shares
-    on shares.subject_id = exemptions.subject_id
-    and shares.kpi_name = exemptions.kpi_name
-    and shares.period_type = exemptions.period_type
-    and shares.period_start = exemptions.period_start
+    on
+        shares.subject_id = exemptions.subject_id
+        and shares.kpi_name = exemptions.kpi_name
+        and shares.period_type = exemptions.period_type
+        and shares.period_start = exemptions.period_start
