@@ -34,7 +34,7 @@ telemetry:
   enabled: false
 """
 
-MARTS = ("dim_stores", "fct_orders", "fct_order_lines", "fct_refunds", "kpi_daily", "kpi_alerts")
+MARTS = ("dim_stores", "fct_orders", "fct_order_lines", "fct_refunds", "kpi_daily", "kpi_alerts", "kpi_scorecard")
 
 
 def ensure_dagster_home() -> Path:

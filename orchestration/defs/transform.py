@@ -12,7 +12,10 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
+from ingestion.errors import ConfigError
+from ingestion.scorecard_files import check_scorecard_files
 from orchestration.dbt_project import dbt_project
+from orchestration.defs.resources import KpiResource
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writer: every step that opens the file joins this pool
 
@@ -32,10 +35,25 @@ class KpiTranslator(DagsterDbtTranslator):
 # The KPI marts (and the per-day KPI inputs they read) build in their own step after everything they
 # read: the blocking checks on the staged facts (defs/quality.py) run between the two steps, so marts
 # are not rebuilt from facts that failed them. Nothing outside this selection depends on it.
+# The scorecard (marts/scorecard and its intermediate models) and the KPI alert rules' observations read
+# the KPI marts, so they build here too.
 KPI_MARTS_SELECT = (
     "path:models/marts/kpi int_kpi__store_day int_kpi__sku_day int_kpi_alerts__observations kpi_reconciliation"
+    " path:models/marts/scorecard path:models/intermediate/scorecard"
 )
 TRANSLATOR = KpiTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def check_user_files(context: dg.AssetExecutionContext, kpi: KpiResource) -> None:
+    """The scorecard and compliance files (dbt seeds) against the stores file, before dbt loads them:
+    a mistake fails the run naming file, line and field instead of silently dropping scorecard rows."""
+    stores = kpi.stores_config().stores
+    try:
+        files = check_scorecard_files(store_ids=[s.store_id for s in stores], regions=[s.region for s in stores])
+    except ConfigError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    for warning in files.warnings:
+        context.log.warning(warning)
 
 
 @dbt_assets(
@@ -45,7 +63,8 @@ TRANSLATOR = KpiTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_ch
     dagster_dbt_translator=TRANSLATOR,
     pool=WAREHOUSE_POOL,
 )
-def kpi_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def kpi_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, kpi: KpiResource):
+    check_user_files(context, kpi)
     # Unpartitioned: models rebuild from every version in the lake (latest per record wins).
     yield from dbt.cli(["build"], context=context).stream()
 
