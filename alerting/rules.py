@@ -20,10 +20,11 @@ from ingestion.lake import RawLake, RawRecord, new_sync_id
 from kpi_catalog.generate import Catalog, Kpi
 from kpi_catalog.generate import load as load_catalog
 
-LEVEL_GRAIN = {"store": "store", "sku": "sku", "platform": "rollup", "region": "rollup"}
+LEVEL_GRAIN = {"store": "store", "sku": "sku", "platform": "rollup", "region": "rollup", "obligation": None}
 SCOPE_DIMENSIONS = {"stores": "store", "platforms": "platform", "regions": "region", "skus": "sku", "owners": "owner"}
-# Metrics computed outside the catalog's daily marts (they need targets or the compliance register).
-EXTRA_METRICS: dict[str, str] = {}
+# Metrics from outside the catalog's daily marts, by the one level they exist at: a store's month-to-date
+# GMV pacing attainment (marts.kpi_scorecard) and an open compliance deadline's days left.
+EXTRA_METRICS: dict[str, str] = {"gmv_pacing": "store", "compliance_days_until_due": "obligation"}
 MAX_WINDOW_DAYS = 90
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -53,7 +54,7 @@ class Rule(BaseModel):
     id: str
     description: str = Field(min_length=1)
     metric: str
-    level: Literal["store", "sku", "platform", "region"] = "store"
+    level: Literal["store", "sku", "platform", "region", "obligation"] = "store"
     scope: Scope = Scope()
     window_days: int = Field(default=1, ge=1, le=MAX_WINDOW_DAYS)
     baseline_days: int | None = Field(default=None, ge=1, le=MAX_WINDOW_DAYS)
@@ -106,6 +107,10 @@ def _check_metric(rule: Rule, name: str, what: str, kpis: dict[str, Kpi], *, mea
         if measure_only or EXTRA_METRICS[name] != rule.level:
             return f"{what} `{name}` is only available as a rule metric at level {EXTRA_METRICS[name]}"
         return None
+    if grain is None:
+        return f"{what} `{name}`: level {rule.level} has only " + ", ".join(
+            m for m, level in EXTRA_METRICS.items() if level == rule.level
+        )
     kpi = kpis.get(name)
     if kpi is None:
         close = sorted(k for k in kpis if name in k or k in name)[:5]
@@ -144,7 +149,7 @@ def check_against_catalog(rules: RulesFile, catalog: Catalog) -> list[tuple[tupl
             if problem:
                 problems.append(((*at, "guards", j, "metric"), problem))
         if rule.level in ("platform", "region") and rule.scope.owners:
-            problems.append(((*at, "scope", "owners"), "owners apply to store and SKU rules only"))
+            problems.append(((*at, "scope", "owners"), "owners apply to store, SKU and obligation rules only"))
         if rule.level != "sku" and rule.scope.skus:
             problems.append(((*at, "scope", "skus"), "skus apply to level sku only"))
     return problems

@@ -39,6 +39,8 @@ def test_the_shipped_rules_load_and_cover_the_rules_sellers_ask_for():
         "response_time_over_target": "first_response_hours_median",
         "refund_rate_spike": "refund_rate_by_value",
         "gmv_collapse": "gmv",
+        "gmv_pacing_behind": "gmv_pacing",
+        "compliance_deadline_soon": "compliance_days_until_due",
     }
 
 

@@ -24,6 +24,21 @@ stores as (
     select store_id, owner from {{ ref('dim_stores') }}
 ),
 
+-- who owns a store (or a SKU set of it) for a role on a day: the assignments file (scorecard subjects)
+assigned as (
+    select
+        assignments.subject_id,
+        assignments.role,
+        assignments.store_id,
+        assignments.valid_from,
+        assignments.valid_to,
+        sku_sets.sku
+    from {{ ref('dim_assignments') }} as assignments
+    left join {{ ref('scorecard_sku_sets') }} as sku_sets on sku_sets.sku_set = assignments.sku_set
+    where assignments.assignment_source = 'file'
+        and (assignments.sku_set is null or sku_sets.sku is not null)
+),
+
 subjects as (
     select
         level,
@@ -48,7 +63,7 @@ candidates as (
         observations.metric_scale,
         observations.obs_date as kpi_date,
         subjects.newest_date,
-        stores.owner
+        coalesce(observations.owner_hint, stores.owner) as store_owner
     from rules
     inner join observations
         on observations.level = rules.level and observations.metric = rules.metric
@@ -63,24 +78,57 @@ candidates as (
             <= {{ add_days('1 - rules.window_days - coalesce(rules.baseline_days, 0)', 'observations.obs_date') }}
 ),
 
-in_scope as (
-    select candidates.*
+-- the owner: the subject assigned to the store (a SKU alert: a SKU set holding the SKU first) for the
+-- rule's role on the day; without one, the obligation's owner or the stores file's owner
+assigned_owners as (
+    select
+        candidates.rule_id,
+        candidates.subject_id,
+        candidates.kpi_date,
+        assigned.subject_id as owner,
+        row_number() over (
+            partition by candidates.rule_id, candidates.subject_id, candidates.kpi_date
+            order by case when assigned.sku is null then 1 else 0 end, assigned.valid_from desc, assigned.subject_id
+        ) as preference
     from candidates
+    inner join assigned
+        on assigned.store_id = candidates.store_id
+        and assigned.role = candidates.owner_role
+        and assigned.valid_from <= candidates.kpi_date
+        and (assigned.valid_to is null or candidates.kpi_date < assigned.valid_to)
+        and (assigned.sku is null or assigned.sku = candidates.sku)
+),
+
+owned as (
+    select
+        candidates.*,
+        coalesce(assigned_owners.owner, candidates.store_owner) as owner
+    from candidates
+    left join assigned_owners
+        on assigned_owners.rule_id = candidates.rule_id
+        and assigned_owners.subject_id = candidates.subject_id
+        and assigned_owners.kpi_date = candidates.kpi_date
+        and assigned_owners.preference = 1
+),
+
+in_scope as (
+    select owned.*
+    from owned
     where not exists (
         select 1
         from scopes
-        where scopes.rule_id = candidates.rule_id
+        where scopes.rule_id = owned.rule_id
             and not exists (
                 select 1
                 from scopes as allowed
                 where allowed.rule_id = scopes.rule_id
                     and allowed.dimension = scopes.dimension
                     and allowed.scope_value = case scopes.dimension
-                        when 'store' then candidates.store_id
-                        when 'platform' then candidates.platform
-                        when 'region' then candidates.region
-                        when 'sku' then candidates.sku
-                        when 'owner' then candidates.owner
+                        when 'store' then owned.store_id
+                        when 'platform' then owned.platform
+                        when 'region' then owned.region
+                        when 'sku' then owned.sku
+                        when 'owner' then owned.owner
                     end
             )
     )
