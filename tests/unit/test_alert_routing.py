@@ -11,7 +11,7 @@ from tests.alerting_helpers import alert
 def test_the_example_routing_file_is_valid_and_routes_by_owner():
     routing = load_routing(PROJECT_ROOT / "alert_channels.example.yaml", {}, must_exist=True)
     assert routing.delivery.cooldown_hours == 24
-    names = routing.channel_names(alert("a", "critical", owner="dana", rule_id="acos_over_cap"))
+    names = routing.channel_names(alert("a", "critical", owner="alice", rule_id="acos_over_cap"))
     assert "dana-mail" in names and len(names) == len(set(names))
 
 
