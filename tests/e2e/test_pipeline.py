@@ -14,9 +14,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 
 from alerting.outbox import Outbox
 from ingestion.sandbox.generator import SHOPIFY_SHOPS, Brushing, Incident
+from ingestion.sandbox.shopify import sandbox_client
 from tests.conftest import DBT_DIR, utc
 from tests.kpi_oracle import daily_kpis, rate_to
 from tests.receivers import Receiver
@@ -293,6 +295,20 @@ def test_expired_credentials_send_one_alert_then_one_resolved_message(settings, 
     from orchestration.launch import run_alert_sensors, run_pipeline
 
     sandbox = pipeline_env
+    # acme-de runs a public app with expiring offline tokens: a refresh token that can outlive its grant
+    client_id, client_secret = sandbox_client("acme-de")
+    monkeypatch.setenv("SHOPIFY_CLIENT_ID_ACME_DE", client_id)
+    monkeypatch.setenv("SHOPIFY_CLIENT_SECRET_ACME_DE", client_secret)
+    monkeypatch.setenv("SHOPIFY_REFRESH_TOKEN_ACME_DE", sandbox.shopify.enable_expiring_tokens("acme-de"))
+    document = sandbox.stores_document()
+    for store in document["stores"]:
+        if store["store_id"] == "acme-de":
+            store["credentials"] = {
+                "client_id_env": "SHOPIFY_CLIENT_ID_ACME_DE",
+                "client_secret_env": "SHOPIFY_CLIENT_SECRET_ACME_DE",
+                "refresh_token_env": "SHOPIFY_REFRESH_TOKEN_ACME_DE",
+            }
+    (settings.warehouse_path.parent / "stores.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     receiver = Receiver(secret="s3cret")
     routing = tmp_path / "alert_channels.yaml"
     routing.write_text(
