@@ -97,7 +97,7 @@ def run_pipeline(instance: dg.DagsterInstance, start: date, end: date, log_level
             tags={"dagster/run_key": f"after:{ingest.run_id}"},
         )
         outcome.add("kpi_transform", transform)
-    else:  # what health_after_failed_ingest does: report the failed syncs in marts.sync_health
+    elif outcome.checks_failed:  # what health_after_failed_ingest does: report the failed syncs
         health = defs.resolve_job_def("kpi_health").execute_in_process(
             instance=instance,
             raise_on_error=False,

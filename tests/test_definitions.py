@@ -51,7 +51,8 @@ def test_graph_is_connected_from_raw_to_kpis():
     g = graph()
     assert "raw/shopify/orders" in g["assets"]["staging/stg_shopify__orders"]["deps"]
     assert "raw/ecb/rates" in g["assets"]["staging/stg_ecb__fx_rates"]["deps"]
-    assert "marts/kpi_daily" in g["assets"]["marts/kpi_alerts"]["deps"]
+    assert "intermediate/int_kpi_alerts__observations" in g["assets"]["marts/kpi_alerts"]["deps"]
+    assert "marts/kpi_daily" in g["assets"]["intermediate/int_kpi_alerts__observations"]["deps"]
     assert "raw/shopify/orders:raw_expectations (blocking)" in g["checks"]
     assert g["schedules"]["kpi_ingest_schedule"]["cron"] == "15 2 * * *"
 
