@@ -18,5 +18,6 @@ select
     {{ json_text('_payload', 'owner_role') }} as owner_role,
     _loaded_at as rules_loaded_at
 from newest_load
-where {{ json_text('_payload', 'record_type') }} = 'rule'
+where
+    {{ json_text('_payload', 'record_type') }} = 'rule'
     and cast({{ json_text('_payload', 'enabled') }} as boolean)
