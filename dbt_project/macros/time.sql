@@ -43,3 +43,11 @@
 {% macro default__datediff_hours(start_ts, end_ts) -%}
     (epoch({{ end_ts }}) - epoch({{ start_ts }})) / 3600.0
 {%- endmacro %}
+
+{% macro postgres__datediff_hours(start_ts, end_ts) -%}
+    (extract(epoch from {{ end_ts }}) - extract(epoch from {{ start_ts }})) / 3600.0
+{%- endmacro %}
+
+{% macro spark__datediff_hours(start_ts, end_ts) -%}
+    (unix_micros(cast({{ end_ts }} as timestamp)) - unix_micros(cast({{ start_ts }} as timestamp))) / 3600000000.0
+{%- endmacro %}

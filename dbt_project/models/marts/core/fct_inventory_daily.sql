@@ -48,8 +48,13 @@ dated as (
 
 last_of_day as (
     select *
-    from dated
-    qualify snapshot_at = max(snapshot_at) over (partition by store_id, sku, inventory_date)
+    from (
+        select
+            *,
+            max(snapshot_at) over (partition by store_id, sku, inventory_date) as last_snapshot_at
+        from dated
+    ) as day_snapshots
+    where snapshot_at = last_snapshot_at
 )
 
 select

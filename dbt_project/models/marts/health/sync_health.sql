@@ -205,7 +205,7 @@ unknown_expiry as (
     select
         store_id,
         source,
-        string_agg(credential || ' (' || env_var || ')', ', ' order by credential) as credentials_expiry_unknown
+        {{ string_agg_ordered("credential || ' (' || env_var || ')'", "', '", 'credential') }} as credentials_expiry_unknown
     from credential_expiry
     where issued_on is null
     group by store_id, source

@@ -33,7 +33,7 @@ evaluated as (
         daily.orders,
         case rules.kpi
             {%- for kpi in kpis %}
-                when '{{ kpi }}' then cast(daily.{{ kpi }} as double)
+                when '{{ kpi }}' then cast(daily.{{ kpi }} as {{ type_double() }})
             {%- endfor %}
         end as kpi_value,
         daily.trailing_days
@@ -64,7 +64,7 @@ newest as (
 )
 
 select
-    md5(breaches.rule_id || '|' || breaches.store_id || '|' || cast(breaches.kpi_date as varchar)) as alert_id,
+    md5(breaches.rule_id || '|' || breaches.store_id || '|' || cast(breaches.kpi_date as {{ type_text() }})) as alert_id,
     breaches.rule_id,
     breaches.kpi,
     'store' as subject_type,

@@ -65,10 +65,10 @@ pairs as (
 factors as (
     select
         *,
-        case when orders > 0 then cast(gmv as double) / orders end as aov_raw,
-        case when orders_prev > 0 then cast(gmv_prev as double) / orders_prev end as aov_prev_raw,
-        case when has_traffic then cast(orders as double) / sessions end as conversion_rate,
-        case when has_traffic then cast(orders_prev as double) / sessions_prev end as conversion_rate_prev
+        case when orders > 0 then cast(gmv as {{ type_double() }}) / orders end as aov_raw,
+        case when orders_prev > 0 then cast(gmv_prev as {{ type_double() }}) / orders_prev end as aov_prev_raw,
+        case when has_traffic then cast(orders as {{ type_double() }}) / sessions end as conversion_rate,
+        case when has_traffic then cast(orders_prev as {{ type_double() }}) / sessions_prev end as conversion_rate_prev
     from pairs
 ),
 

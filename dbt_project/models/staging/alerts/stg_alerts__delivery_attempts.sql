@@ -11,7 +11,7 @@ source as (
 renamed as (
     select
         md5(
-            concat_ws('|', notification_id, channel, status, attempt, cast(attempted_at as varchar))
+            concat_ws('|', notification_id, channel, status, attempt, cast(attempted_at as {{ type_text() }}))
         ) as attempt_id,
         notification_id,
         kind as notification_kind,

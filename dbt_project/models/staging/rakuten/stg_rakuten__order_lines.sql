@@ -8,7 +8,7 @@ packages as (
     select
         _store_id,
         _payload,
-        unnest({{ json_array('_payload', 'PackageModelList') }}) as package
+        {{ json_array_elements('_payload', 'PackageModelList') }} as package
     from orders
 ),
 
@@ -16,7 +16,7 @@ items as (
     select
         _store_id,
         _payload,
-        unnest({{ json_array('package', 'ItemModelList') }}) as item
+        {{ json_array_elements('package', 'ItemModelList') }} as item
     from packages
     where coalesce(cast({{ json_text('package', 'packageDeleteFlag') }} as integer), 0) = 0
 ),
@@ -25,7 +25,7 @@ coupons as (
     select
         _store_id,
         {{ json_text('_payload', 'orderNumber') }} as order_id,
-        unnest({{ json_array('_payload', 'CouponModelList') }}) as coupon
+        {{ json_array_elements('_payload', 'CouponModelList') }} as coupon
     from orders
 ),
 

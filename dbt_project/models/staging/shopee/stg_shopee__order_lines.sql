@@ -8,7 +8,7 @@ items as (
     select
         _store_id,
         _payload,
-        unnest({{ json_array('_payload', 'item_list') }}) as item
+        {{ json_array_elements('_payload', 'item_list') }} as item
     from orders
 ),
 
