@@ -149,3 +149,16 @@
     ) as ranked
     where _first_rank = 1
 {%- endmacro %}
+
+{#- A float rounded to `digits` decimals, still a float (PostgreSQL rounds only numeric). -#}
+{% macro round_float(expression, digits) -%}
+    {{ return(adapter.dispatch('round_float', 'kpi_platform')(expression, digits)) }}
+{%- endmacro %}
+
+{% macro default__round_float(expression, digits) -%}
+    round({{ expression }}, {{ digits }})
+{%- endmacro %}
+
+{% macro postgres__round_float(expression, digits) -%}
+    cast(round(cast({{ expression }} as numeric), {{ digits }}) as double precision)
+{%- endmacro %}

@@ -168,7 +168,7 @@ compared as (
         on
             quarantined_days.store_id = tiktok_reported.store_id
             and quarantined_days.order_date = tiktok_reported.report_date
-),
+)
 
 select
     compared.store_id,
