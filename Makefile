@@ -6,7 +6,7 @@ BIN := .venv/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup manifest catalog demo test lint dev clean
+.PHONY: setup manifest catalog demo test test-spark postgres lint dev clean
 
 setup: .venv/.installed
 
@@ -28,8 +28,21 @@ catalog: setup
 demo: manifest
 	$(BIN)/kpi demo
 
-test: manifest
-	$(BIN)/pytest
+test: manifest postgres
+	$(BIN)/pytest -m "not spark"
+
+# The PostgreSQL server binaries for the shared-warehouse tests (tests/postgres_server.py starts a
+# throwaway server from them): installed from Debian when missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		[ "$$(id -u)" = 0 ] || { echo "PostgreSQL server missing: apt-get install postgresql (as root)"; exit 1; }; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; }
+
+# The scale path: the KPI marts built on Spark (dbt-spark session method, pyspark in local mode, the
+# machine's Java 17) from the same lake, compared with the DuckDB build. pyspark is the `spark` group.
+test-spark: manifest
+	$(UV) sync --frozen --inexact --group spark --python $(PYTHON)
+	$(BIN)/pytest -m spark tests/spark
 
 lint: setup
 	$(BIN)/ruff check .

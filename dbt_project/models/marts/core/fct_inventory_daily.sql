@@ -6,7 +6,7 @@
     rebuilds each store's newest local day already here and every later day, from all their
     snapshots; older days cannot change. -#}
 {{ config(
-    materialized='incremental',
+    materialized=fact_materialization(),
     incremental_strategy='delete+insert',
     unique_key=['store_id', 'sku', 'inventory_date'],
     on_schema_change='fail',

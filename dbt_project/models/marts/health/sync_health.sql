@@ -28,7 +28,7 @@ built as (
         {%- if var('health_as_of') %}
             cast('{{ var("health_as_of") }}' as timestamp) as built_at
         {%- else %}
-            cast(timezone('UTC', now()) as timestamp) as built_at
+            {{ utc_now() }} as built_at
         {%- endif %}
 ),
 

@@ -12,7 +12,7 @@ first_seen_cancelled as (
     select
         _store_id,
         _record_id,
-        cast(timezone('UTC', min(_loaded_at)) as timestamp) as cancelled_seen_at
+        {{ timestamptz_to_utc('min(_loaded_at)') }} as cancelled_seen_at
     from {{ source('raw_rakuten', 'orders') }}
     where cast({{ json_text('_payload', 'orderProgress') }} as integer) = 900
     group by _store_id, _record_id
