@@ -63,11 +63,11 @@
 {%- endmacro %}
 
 {% macro postgres__datediff_hours(start_ts, end_ts) -%}
-    (extract(epoch from {{ end_ts }}) - extract(epoch from {{ start_ts }})) / 3600.0
+    cast(extract(epoch from {{ end_ts }}) - extract(epoch from {{ start_ts }}) as double precision) / 3600
 {%- endmacro %}
 
 {% macro spark__datediff_hours(start_ts, end_ts) -%}
-    (unix_micros(cast({{ end_ts }} as timestamp)) - unix_micros(cast({{ start_ts }} as timestamp))) / 3600000000.0
+    cast(unix_micros(cast({{ end_ts }} as timestamp)) - unix_micros(cast({{ start_ts }} as timestamp)) as double) / 3600000000
 {%- endmacro %}
 
 {#- Spark: timestamps are instants shown in the session time zone (UTC, profiles.yml). -#}
