@@ -66,7 +66,8 @@ select
     '{{ reporting }}' as reporting_currency_code,
     filled.units_per_eur,
     filled.published_rate_date,
-    cast(reporting.reporting_units_per_eur as {{ type_double() }}) / cast(filled.units_per_eur as {{ type_double() }}) as rate_to_reporting
+    cast(reporting.reporting_units_per_eur as {{ type_double() }})
+    / cast(filled.units_per_eur as {{ type_double() }}) as rate_to_reporting
 from filled
 inner join reporting on reporting.rate_day = filled.rate_day
 where filled.units_per_eur is not null

@@ -42,7 +42,9 @@ spans as (
 ),
 
 newest_span as (
-    {{ first_per_partition('spans', ['store_id', 'covered_from', 'covered_through'], 'store_id', 'covered_through desc') }}
+    {{ first_per_partition(
+        'spans', ['store_id', 'covered_from', 'covered_through'], 'store_id', 'covered_through desc'
+    ) }}
 )
 
 select

@@ -205,7 +205,8 @@ unknown_expiry as (
     select
         store_id,
         source,
-        {{ string_agg_ordered("credential || ' (' || env_var || ')'", "', '", 'credential') }} as credentials_expiry_unknown
+        {{ string_agg_ordered("credential || ' (' || env_var || ')'", "', '", 'credential') }}
+            as credentials_expiry_unknown
     from credential_expiry
     where issued_on is null
     group by store_id, source

@@ -64,7 +64,9 @@ newest as (
 )
 
 select
-    md5(breaches.rule_id || '|' || breaches.store_id || '|' || cast(breaches.kpi_date as {{ type_text() }})) as alert_id,
+    md5(
+        breaches.rule_id || '|' || breaches.store_id || '|' || cast(breaches.kpi_date as {{ type_text() }})
+    ) as alert_id,
     breaches.rule_id,
     breaches.kpi,
     'store' as subject_type,

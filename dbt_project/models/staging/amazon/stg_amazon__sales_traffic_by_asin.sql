@@ -14,7 +14,8 @@ renamed as (
         {{ json_text('_payload', 'row.sku') }} as sku,
         cast({{ json_text('_payload', 'row.trafficByAsin.sessions') }} as integer) as sessions,
         cast({{ json_text('_payload', 'row.trafficByAsin.pageViews') }} as integer) as page_views,
-        cast({{ json_text('_payload', 'row.trafficByAsin.buyBoxPercentage') }} as {{ type_double() }}) as buy_box_percentage,
+        cast({{ json_text('_payload', 'row.trafficByAsin.buyBoxPercentage') }} as {{ type_double() }})
+            as buy_box_percentage,
         cast({{ json_text('_payload', 'row.salesByAsin.unitsOrdered') }} as integer) as units_ordered,
         cast({{ json_text('_payload', 'row.salesByAsin.orderedProductSales.amount') }} as decimal(18, 2))
             as ordered_product_sales,

@@ -11,7 +11,8 @@ renamed as (
         cast({{ json_text('_payload', 'date') }} as date) as report_date,
         cast({{ json_text('_payload', 'row.trafficByDate.sessions') }} as integer) as sessions,
         cast({{ json_text('_payload', 'row.trafficByDate.pageViews') }} as integer) as page_views,
-        cast({{ json_text('_payload', 'row.trafficByDate.buyBoxPercentage') }} as {{ type_double() }}) as buy_box_percentage,
+        cast({{ json_text('_payload', 'row.trafficByDate.buyBoxPercentage') }} as {{ type_double() }})
+            as buy_box_percentage,
         cast({{ json_text('_payload', 'row.salesByDate.unitsOrdered') }} as integer) as units_ordered,
         cast({{ json_text('_payload', 'row.salesByDate.orderedProductSales.amount') }} as decimal(18, 2))
             as ordered_product_sales,
