@@ -9,6 +9,7 @@ DuckDB directly), so each check reads a few days, not the whole history.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -110,7 +111,8 @@ def fact_suite(suite: FactSuite, today: date) -> list:
     ]
     expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=suite.date_column))
     expectations.append(gxe.ExpectColumnValuesToBeBetween(column=suite.date_column, max_value=tomorrow))
-    return expectations + list(suite.extra)
+    # copies: GX ties an expectation to the suite it was added to, and the module's extras are shared
+    return expectations + [copy.copy(e) for e in suite.extra]
 
 
 def validate_fact(con: duckdb.DuckDBPyConnection, model: str, today: date, days: int = FACT_DAYS) -> SuiteResult:
