@@ -6,7 +6,7 @@ BIN := .venv/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup manifest catalog chromium demo test lint dev clean
+.PHONY: setup manifest catalog chromium demo test test-spark postgres lint dev clean
 
 setup: .venv/.installed
 
@@ -38,8 +38,21 @@ chromium:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium is missing: install it or set KPI_CHROMIUM to a Chrome/Chromium binary" >&2; exit 1; fi
 
-test: manifest chromium
-	$(BIN)/pytest
+test: manifest chromium postgres
+	$(BIN)/pytest -m "not spark"
+
+# The PostgreSQL server binaries for the shared-warehouse tests (tests/postgres_server.py starts a
+# throwaway server from them): installed from Debian when missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing postgresql (Debian) for the shared-warehouse tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+
+# The scale path: the KPI marts built on Spark (dbt-spark session method, pyspark in local mode, the
+# machine's Java 17) from the same lake, compared with the DuckDB build. pyspark is the `spark` group.
+test-spark: manifest
+	$(UV) sync --frozen --inexact --group spark --python $(PYTHON)
+	$(BIN)/pytest -m spark tests/spark
 
 lint: setup
 	$(BIN)/ruff check .

@@ -51,7 +51,7 @@
 
 {#- A ratio of sums: null unless the denominator is positive. -#}
 {% macro kpi_ratio(numerator, denominator, scale=1) -%}
-    case when ({{ denominator }}) > 0 then cast({{ numerator }} as double) {% if scale != 1 %}* {{ scale }} {% endif %}/ ({{ denominator }}) end
+    case when ({{ denominator }}) > 0 then cast({{ numerator }} as {{ type_double() }}) {% if scale != 1 %}* {{ scale }} {% endif %}/ ({{ denominator }}) end
 {%- endmacro %}
 
 {#- Every ratio KPI of the grain, from the sum columns in scope. A ratio of two amounts uses the
@@ -101,7 +101,7 @@
 {%- endmacro %}
 
 {% macro kpi_change_pct(current, previous) -%}
-    case when {{ previous }} <> 0 then cast({{ current }} - {{ previous }} as double) / abs({{ previous }}) end
+    case when {{ previous }} <> 0 then cast({{ current }} - {{ previous }} as {{ type_double() }}) / abs({{ previous }}) end
 {%- endmacro %}
 
 {#- First day of the ISO week (Monday) or month holding a date. -#}
@@ -109,8 +109,10 @@
     cast({{ dbt.date_trunc(period, date_column) }} as date)
 {%- endmacro %}
 
+{#- The period's last day. A quarter is added as 3 months: PostgreSQL has no '1 quarter' interval. -#}
 {% macro period_end(period, date_column) -%}
-    cast({{ dbt.dateadd('day', -1, dbt.dateadd(period, 1, dbt.date_trunc(period, date_column))) }} as date)
+    {%- set step, count = ('month', 3) if period == 'quarter' else (period, 1) -%}
+    cast({{ dbt.dateadd('day', -1, dbt.dateadd(step, count, dbt.date_trunc(period, date_column))) }} as date)
 {%- endmacro %}
 
 {% macro add_days(days, date_column) -%}

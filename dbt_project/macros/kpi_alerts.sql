@@ -13,16 +13,16 @@
         days.kpi_date as obs_date,
         '{{ kpi.name }}' as metric,
         '{{ kpi.kind }}' as metric_kind,
-        cast({{ kpi.scale }} as double) as metric_scale,
+        cast({{ kpi.scale }} as {{ type_double() }}) as metric_scale,
         {%- if kpi.kind == 'ratio' %}
         {%- set num = kpi_lookup(kpi.numerator) %}{% set den = kpi_lookup(kpi.denominator) %}
-        cast(days.{{ num.name ~ ('_reporting' if num.money else '') }} as double) as numerator,
-        cast(days.{{ den.name ~ ('_reporting' if den.money else '') }} as double) as denominator,
+        cast(days.{{ num.name ~ ('_reporting' if num.money else '') }} as {{ type_double() }}) as numerator,
+        cast(days.{{ den.name ~ ('_reporting' if den.money else '') }} as {{ type_double() }}) as denominator,
         {%- else %}
-        cast(days.{{ kpi.name ~ ('_reporting' if kpi.money else '') }} as double) as numerator,
-        cast(null as double) as denominator,
+        cast(days.{{ kpi.name ~ ('_reporting' if kpi.money else '') }} as {{ type_double() }}) as numerator,
+        cast(null as {{ type_double() }}) as denominator,
         {%- endif %}
-        cast(null as varchar) as owner_hint
+        cast(null as {{ type_text() }}) as owner_hint
     from {{ ref(mart) }} as days
     {%- if level == 'sku' %}
     left join store_days as stores on days.store_id = stores.store_id and days.kpi_date = stores.kpi_date

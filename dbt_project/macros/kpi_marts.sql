@@ -18,34 +18,42 @@
 {%- endmacro %}
 
 {#- SKU counts per store and period: listed (first seen by the period's end), active (sold in it),
-    new (first seen in it). -#}
+    new (first seen in it). Joins and group by, not correlated subqueries: PostgreSQL would rescan the
+    products per period, and Spark does not decorrelate a range predicate. -#}
 {% macro kpi_sku_counts(periods) -%}
     select
         periods.store_id,
         periods.period_start,
-        (
-            select count(*) from {{ ref('dim_products') }} as products
-            where
-                products.store_id = periods.store_id
-                and products.sku <> '(none)'
-                and products.first_seen_date <= periods.period_end
-        ) as listed_skus,
-        (
-            select count(distinct sku_days.sku) from {{ ref('int_kpi__sku_day') }} as sku_days
-            where
-                sku_days.store_id = periods.store_id
-                and sku_days.sku <> '(none)'
-                and sku_days.units > 0
-                and sku_days.kpi_date between periods.period_start and periods.period_end
-        ) as active_skus,
-        (
-            select count(*) from {{ ref('dim_products') }} as products
-            where
-                products.store_id = periods.store_id
-                and products.sku <> '(none)'
-                and products.first_seen_date between periods.period_start and periods.period_end
-        ) as new_listings
+        coalesce(listed.listed_skus, 0) as listed_skus,
+        coalesce(active.active_skus, 0) as active_skus,
+        coalesce(listed.new_listings, 0) as new_listings
     from {{ periods }} as periods
+    left join (
+        select
+            periods.store_id,
+            periods.period_start,
+            count(case when products.first_seen_date <= periods.period_end then 1 end) as listed_skus,
+            count(
+                case when products.first_seen_date between periods.period_start and periods.period_end then 1 end
+            ) as new_listings
+        from {{ periods }} as periods
+        inner join {{ ref('dim_products') }} as products on products.store_id = periods.store_id
+        where products.sku <> '(none)'
+        group by periods.store_id, periods.period_start
+    ) as listed on listed.store_id = periods.store_id and listed.period_start = periods.period_start
+    left join (
+        select
+            periods.store_id,
+            periods.period_start,
+            count(distinct sku_days.sku) as active_skus
+        from {{ periods }} as periods
+        inner join {{ ref('int_kpi__sku_day') }} as sku_days
+            on
+                sku_days.store_id = periods.store_id
+                and sku_days.kpi_date between periods.period_start and periods.period_end
+        where sku_days.sku <> '(none)' and sku_days.units > 0
+        group by periods.store_id, periods.period_start
+    ) as active on active.store_id = periods.store_id and active.period_start = periods.period_start
 {%- endmacro %}
 
 {#- First-response percentiles of answered buyer conversations per group: `keys` are (name,

@@ -6,6 +6,6 @@
         {{ exceptions.raise_compiler_error("KPI_PII_SALT is not set: buyer ids cannot be hashed without a salt") }}
     {%- endif -%}
     case when {{ column }} is null then null
-         else sha256('{{ salt }}' || ':' || cast({{ column }} as varchar))
+         else {{ sha256_hex("'" ~ salt ~ "' || ':' || cast(" ~ column ~ " as " ~ type_text() ~ ")") }}
     end
 {%- endmacro %}

@@ -45,7 +45,7 @@ select
     buyer_started.first_seller_message_at as first_seller_reply_at,
     cast(
         {{ datediff_hours('buyer_started.first_buyer_message_at', 'buyer_started.first_seller_message_at') }}
-        as double
+        as {{ type_double() }}
     ) as first_response_hours,
     {{ local_date('buyer_started.first_buyer_message_at', 'stores.timezone') }} as message_date
 from buyer_started

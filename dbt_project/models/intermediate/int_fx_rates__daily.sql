@@ -19,8 +19,7 @@ bounds as (
 
 days as (
     select
-        cast(unnest(generate_series(cast(first_day as timestamp), cast(last_day as timestamp), interval 1 day)) as date)
-            as rate_day
+        {{ date_series('first_day', 'last_day') }} as rate_day
     from bounds
 ),
 
@@ -30,17 +29,29 @@ spine as (
     cross join (select distinct currency_code from published) as currencies
 ),
 
-filled as (
+-- Carried forward: each day joins the run of days that starts at a publication (a running count of
+-- them), and takes that publication's rate (IGNORE NULLS is not portable).
+runs as (
     select
         spine.rate_day,
         spine.currency_code,
-        last_value(published.units_per_eur ignore nulls) over w as units_per_eur,
-        last_value(published.rate_date ignore nulls) over w as published_rate_date
+        published.units_per_eur,
+        published.rate_date,
+        count(published.rate_date) over (
+            partition by spine.currency_code order by spine.rate_day rows between unbounded preceding and current row
+        ) as publication_run
     from spine
     left join published
         on published.rate_date = spine.rate_day and published.currency_code = spine.currency_code
-    window
-        w as (partition by spine.currency_code order by spine.rate_day rows between unbounded preceding and current row)
+),
+
+filled as (
+    select
+        rate_day,
+        currency_code,
+        max(units_per_eur) over (partition by currency_code, publication_run) as units_per_eur,
+        max(rate_date) over (partition by currency_code, publication_run) as published_rate_date
+    from runs
 ),
 
 reporting as (
@@ -55,7 +66,8 @@ select
     '{{ reporting }}' as reporting_currency_code,
     filled.units_per_eur,
     filled.published_rate_date,
-    cast(reporting.reporting_units_per_eur as double) / cast(filled.units_per_eur as double) as rate_to_reporting
+    cast(reporting.reporting_units_per_eur as {{ type_double() }})
+    / cast(filled.units_per_eur as {{ type_double() }}) as rate_to_reporting
 from filled
 inner join reporting on reporting.rate_day = filled.rate_day
 where filled.units_per_eur is not null

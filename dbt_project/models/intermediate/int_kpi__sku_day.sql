@@ -118,7 +118,7 @@ pace as (
         inventory.store_id,
         inventory.sku,
         inventory.kpi_date,
-        coalesce(sum(sales.units), 0) / 30.0 as avg_daily_units_30d
+        cast(coalesce(sum(sales.units), 0) as {{ type_double() }}) / 30 as avg_daily_units_30d
     from inventory
     left join sales
         on

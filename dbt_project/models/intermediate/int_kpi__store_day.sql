@@ -254,12 +254,7 @@ bounds as (
 spine as (
     select
         bounds.store_id,
-        cast(
-            unnest(
-                generate_series(cast(bounds.first_day as timestamp), cast(bounds.last_day as timestamp), interval 1 day)
-            )
-            as date
-        ) as kpi_date
+        {{ date_series('bounds.first_day', 'bounds.last_day') }} as kpi_date
     from bounds
 ),
 

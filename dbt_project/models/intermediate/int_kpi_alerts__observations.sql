@@ -5,6 +5,8 @@
     Only the metrics the rules use are unpivoted. Two metrics come from elsewhere: `gmv_pacing` (a store's
     month-to-date GMV pacing attainment, marts.kpi_scorecard) and `compliance_days_until_due` (an open
     deadline of the compliance register, level `obligation`, owned by its owner_subject_id). -#}
+{%- set no_text = 'cast(null as ' ~ type_text() ~ ')' -%}
+
 with
 
 rules as (
@@ -25,7 +27,7 @@ store_days as (
 
 store_observations as (
     {{ kpi_alert_observations('store', 'kpi_daily', 'store', ['measure', 'ratio', 'snapshot', 'special'], {
-        'subject_id': 'days.store_id', 'store_id': 'days.store_id', 'sku': 'cast(null as varchar)',
+        'subject_id': 'days.store_id', 'store_id': 'days.store_id', 'sku': no_text,
         'platform': 'days.platform', 'region': 'days.region', 'is_complete_day': 'days.is_complete_day'}) }}
 ),
 
@@ -38,14 +40,14 @@ sku_observations as (
 
 platform_observations as (
     {{ kpi_alert_observations('platform', 'kpi_daily_platform', 'rollup', ['measure', 'ratio', 'snapshot', 'special'], {
-        'subject_id': 'days.platform', 'store_id': 'cast(null as varchar)', 'sku': 'cast(null as varchar)',
-        'platform': 'days.platform', 'region': 'cast(null as varchar)', 'is_complete_day': 'days.is_complete_day'}) }}
+        'subject_id': 'days.platform', 'store_id': no_text, 'sku': no_text,
+        'platform': 'days.platform', 'region': no_text, 'is_complete_day': 'days.is_complete_day'}) }}
 ),
 
 region_observations as (
     {{ kpi_alert_observations('region', 'kpi_daily_region', 'rollup', ['measure', 'ratio', 'snapshot', 'special'], {
-        'subject_id': 'days.region', 'store_id': 'cast(null as varchar)', 'sku': 'cast(null as varchar)',
-        'platform': 'cast(null as varchar)', 'region': 'days.region', 'is_complete_day': 'days.is_complete_day'}) }}
+        'subject_id': 'days.region', 'store_id': no_text, 'sku': no_text,
+        'platform': no_text, 'region': 'days.region', 'is_complete_day': 'days.is_complete_day'}) }}
 ),
 
 extra_observations as (
@@ -53,17 +55,17 @@ extra_observations as (
         'store' as level,
         scorecard.subject_id,
         scorecard.subject_id as store_id,
-        cast(null as varchar) as sku,
+        cast(null as {{ type_text() }}) as sku,
         stores.platform,
         stores.region,
         true as is_complete_day,
         scorecard.as_of_date as obs_date,
         'gmv_pacing' as metric,
         'special' as metric_kind,
-        cast(1 as double) as metric_scale,
-        cast(scorecard.pacing_attainment as double) as numerator,
-        cast(null as double) as denominator,
-        cast(null as varchar) as owner_hint
+        cast(1 as {{ type_double() }}) as metric_scale,
+        cast(scorecard.pacing_attainment as {{ type_double() }}) as numerator,
+        cast(null as {{ type_double() }}) as denominator,
+        cast(null as {{ type_text() }}) as owner_hint
     from {{ ref('kpi_scorecard') }} as scorecard
     inner join {{ ref('dim_stores') }} as stores
         on scorecard.subject_id = stores.store_id
@@ -83,16 +85,16 @@ extra_observations as (
         'obligation' as level,
         deadlines.obligation_id as subject_id,
         deadlines.store_id,
-        cast(null as varchar) as sku,
-        cast(null as varchar) as platform,
-        cast(null as varchar) as region,
+        cast(null as {{ type_text() }}) as sku,
+        cast(null as {{ type_text() }}) as platform,
+        cast(null as {{ type_text() }}) as region,
         true as is_complete_day,
         deadlines.as_of_date as obs_date,
         'compliance_days_until_due' as metric,
         'special' as metric_kind,
-        cast(1 as double) as metric_scale,
-        cast(deadlines.days_until_due as double) as numerator,
-        cast(null as double) as denominator,
+        cast(1 as {{ type_double() }}) as metric_scale,
+        cast(deadlines.days_until_due as {{ type_double() }}) as numerator,
+        cast(null as {{ type_double() }}) as denominator,
         deadlines.owner_subject_id as owner_hint
     from {{ ref('compliance_deadlines') }} as deadlines
     where

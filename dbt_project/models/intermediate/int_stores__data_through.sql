@@ -39,11 +39,16 @@ spans as (
         max(window_end) as covered_through
     from islands
     group by store_id, island
+),
+
+newest_span as (
+    {{ first_per_partition(
+        'spans', ['store_id', 'covered_from', 'covered_through'], 'store_id', 'covered_through desc'
+    ) }}
 )
 
 select
     store_id,
     covered_from as orders_complete_from,
     covered_through as orders_complete_through
-from spans
-qualify row_number() over (partition by store_id order by covered_through desc) = 1
+from newest_span

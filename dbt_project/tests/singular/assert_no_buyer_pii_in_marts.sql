@@ -10,7 +10,7 @@ from information_schema.columns
 where
     lower(table_schema) = 'marts'
     and (
-        regexp_matches(lower(column_name), '(^|_)(e_?mail|phone|mobile|tel|address|street|city|zip|postal|postcode|recipient)(_|$)')
-        or regexp_matches(lower(column_name), '(^|_)(first|last|full|buyer|customer|orderer|recipient)_name(_|$)')
-        or (regexp_matches(lower(column_name), '(^|_)(buyer|customer|orderer|user)_id(_|$)') and lower(column_name) != 'buyer_id_hash')
+        {{ regex_matches("lower(column_name)", "'(^|_)(e_?mail|phone|mobile|tel|address|street|city|zip|postal|postcode|recipient)(_|$)'") }}
+        or {{ regex_matches("lower(column_name)", "'(^|_)(first|last|full|buyer|customer|orderer|recipient)_name(_|$)'") }}
+        or ({{ regex_matches("lower(column_name)", "'(^|_)(buyer|customer|orderer|user)_id(_|$)'") }} and lower(column_name) != 'buyer_id_hash')
     )

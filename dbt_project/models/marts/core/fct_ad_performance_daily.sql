@@ -6,7 +6,7 @@
     after the store's watermark (the re-read look-back of settling attribution lands as new reads), and
     those of a day whose FX rate changed since it was stored. Nothing is ever removed. -#}
 {{ config(
-    materialized='incremental',
+    materialized=fact_materialization(),
     incremental_strategy='delete+insert',
     unique_key=['store_id', 'ad_product', 'campaign_id', 'ad_date'],
     on_schema_change='fail',

@@ -7,7 +7,7 @@
     FX rate changed since it was stored. Nothing is removed: fees are kept whatever the order's
     exclusion, since the platform charged them. -#}
 {{ config(
-    materialized='incremental',
+    materialized=fact_materialization(),
     incremental_strategy='delete+insert',
     unique_key=['store_id', 'fee_id'],
     on_schema_change='fail',

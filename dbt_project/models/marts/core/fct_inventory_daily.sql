@@ -6,7 +6,7 @@
     rebuilds each store's newest local day already here and every later day, from all their
     snapshots; older days cannot change. -#}
 {{ config(
-    materialized='incremental',
+    materialized=fact_materialization(),
     incremental_strategy='delete+insert',
     unique_key=['store_id', 'sku', 'inventory_date'],
     on_schema_change='fail',
@@ -48,8 +48,13 @@ dated as (
 
 last_of_day as (
     select *
-    from dated
-    qualify snapshot_at = max(snapshot_at) over (partition by store_id, sku, inventory_date)
+    from (
+        select
+            *,
+            max(snapshot_at) over (partition by store_id, sku, inventory_date) as last_snapshot_at
+        from dated
+    ) as day_snapshots
+    where snapshot_at = last_snapshot_at
 )
 
 select

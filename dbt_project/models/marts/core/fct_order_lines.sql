@@ -10,7 +10,7 @@
     Lines of orders that no longer count are deleted first (pre-hook). A change of the stores file's
     time zone or a removed store needs `--full-refresh`. -#}
 {{ config(
-    materialized='incremental',
+    materialized=fact_materialization(),
     incremental_strategy='delete+insert',
     unique_key=['store_id', 'order_id'],
     on_schema_change='fail',

@@ -106,7 +106,7 @@ compared as (
         amazon_reported.platform,
         amazon_reported.report_date,
         'units_ordered' as metric,
-        cast(null as varchar) as currency_code,
+        cast(null as {{ type_text() }}) as currency_code,
         cast(amazon_reported.units_ordered as decimal(18, 2)) as reported_value,
         cast(coalesce(line_days.units, 0) as decimal(18, 2)) as derived_value,
         cast(coalesce(quarantined_days.amazon_units, 0) as decimal(18, 2)) as quarantined_value
@@ -140,7 +140,7 @@ compared as (
         tiktok_reported.platform,
         tiktok_reported.report_date,
         'orders' as metric,
-        cast(null as varchar) as currency_code,
+        cast(null as {{ type_text() }}) as currency_code,
         cast(tiktok_reported.orders as decimal(18, 2)) as reported_value,
         cast(coalesce(order_days.orders, 0) as decimal(18, 2)) as derived_value,
         cast(coalesce(quarantined_days.tiktok_orders, 0) as decimal(18, 2)) as quarantined_value
@@ -157,7 +157,7 @@ compared as (
         tiktok_reported.platform,
         tiktok_reported.report_date,
         'units_sold' as metric,
-        cast(null as varchar) as currency_code,
+        cast(null as {{ type_text() }}) as currency_code,
         cast(tiktok_reported.units_sold as decimal(18, 2)) as reported_value,
         cast(coalesce(order_days.units, 0) as decimal(18, 2)) as derived_value,
         cast(coalesce(quarantined_days.tiktok_units, 0) as decimal(18, 2)) as quarantined_value
@@ -168,7 +168,7 @@ compared as (
         on
             quarantined_days.store_id = tiktok_reported.store_id
             and quarantined_days.order_date = tiktok_reported.report_date
-),
+)
 
 select
     compared.store_id,

@@ -28,7 +28,7 @@ built as (
         {%- if var('health_as_of') %}
             cast('{{ var("health_as_of") }}' as timestamp) as built_at
         {%- else %}
-            cast(timezone('UTC', now()) as timestamp) as built_at
+            {{ utc_now() }} as built_at
         {%- endif %}
 ),
 
@@ -205,7 +205,8 @@ unknown_expiry as (
     select
         store_id,
         source,
-        string_agg(credential || ' (' || env_var || ')', ', ' order by credential) as credentials_expiry_unknown
+        {{ string_agg_ordered("credential || ' (' || env_var || ')'", "', '", 'credential') }}
+            as credentials_expiry_unknown
     from credential_expiry
     where issued_on is null
     group by store_id, source

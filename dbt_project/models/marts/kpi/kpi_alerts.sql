@@ -310,7 +310,7 @@ select
     rule_description,
     owner_role,
     owner,
-    md5(rule_id || '|' || subject_id || '|' || cast(kpi_date as varchar)) as alert_id,
+    md5(rule_id || '|' || subject_id || '|' || cast(kpi_date as {{ type_text() }})) as alert_id,
     'kpi:' || rule_id || ':' || subject_id as condition_key,
     {{ add_days('1 - window_days', 'kpi_date') }} as window_start,
     case severity when 'critical' then critical_threshold else warning_threshold end as threshold,

@@ -101,8 +101,11 @@ select
     gmv_reporting,
     gmv_reporting_prev,
     gmv_change_reporting,
-    case when store_gmv_change <> 0 then cast(gmv_change as double) / store_gmv_change end as share_of_store_change,
     case
-        when total_gmv_change_reporting <> 0 then cast(gmv_change_reporting as double) / total_gmv_change_reporting
+        when store_gmv_change <> 0 then cast(gmv_change as {{ type_double() }}) / store_gmv_change
+    end as share_of_store_change,
+    case
+        when total_gmv_change_reporting <> 0
+            then cast(gmv_change_reporting as {{ type_double() }}) / total_gmv_change_reporting
     end as share_of_total_change
 from totals

@@ -65,10 +65,10 @@ pairs as (
 factors as (
     select
         *,
-        case when orders > 0 then cast(gmv as double) / orders end as aov_raw,
-        case when orders_prev > 0 then cast(gmv_prev as double) / orders_prev end as aov_prev_raw,
-        case when has_traffic then cast(orders as double) / sessions end as conversion_rate,
-        case when has_traffic then cast(orders_prev as double) / sessions_prev end as conversion_rate_prev
+        case when orders > 0 then cast(gmv as {{ type_double() }}) / orders end as aov_raw,
+        case when orders_prev > 0 then cast(gmv_prev as {{ type_double() }}) / orders_prev end as aov_prev_raw,
+        case when has_traffic then cast(orders as {{ type_double() }}) / sessions end as conversion_rate,
+        case when has_traffic then cast(orders_prev as {{ type_double() }}) / sessions_prev end as conversion_rate_prev
     from pairs
 ),
 
@@ -104,17 +104,14 @@ select
     aov_prev_raw as aov_prev,
     -- amounts, rounded to 4 decimals (the effects still add up to the change within a cent)
     case
-        when has_traffic then round((sessions - sessions_prev) * conversion_rate_prev * aov_prev, 4)
+        when has_traffic then {{ round_float('(sessions - sessions_prev) * conversion_rate_prev * aov_prev', 4) }}
     end as traffic_effect,
     case
-        when has_traffic then round(sessions * (conversion_rate - conversion_rate_prev) * aov_prev, 4)
+        when has_traffic then {{ round_float('sessions * (conversion_rate - conversion_rate_prev) * aov_prev', 4) }}
     end as conversion_effect,
-    case when not has_traffic then round((orders - orders_prev) * aov_prev, 4) end as orders_effect,
-    round(
-        case
-            when has_traffic then sessions * conversion_rate * (aov - aov_prev)
-            else orders * (aov - aov_prev)
-        end,
+    case when not has_traffic then {{ round_float('(orders - orders_prev) * aov_prev', 4) }} end as orders_effect,
+    {{ round_float(
+        'case when has_traffic then sessions * conversion_rate * (aov - aov_prev) else orders * (aov - aov_prev) end',
         4
-    ) as aov_effect
+    ) }} as aov_effect
 from filled

@@ -11,11 +11,11 @@ source as (
 renamed as (
     select
         md5(
-            concat_ws('|', notification_id, channel, status, attempt, cast(attempted_at as varchar))
+            concat_ws('|', notification_id, channel, status, attempt, cast(attempted_at as {{ type_text() }}))
         ) as attempt_id,
         notification_id,
         kind as notification_kind,
-        cast(timezone('UTC', notified_at) as timestamp) as notified_at,
+        {{ timestamptz_to_utc('notified_at') }} as notified_at,
         alert_key,
         condition_key,
         source as alert_source,
@@ -32,7 +32,7 @@ renamed as (
         http_status,
         error_class,
         error as error_message,
-        cast(timezone('UTC', attempted_at) as timestamp) as attempted_at
+        {{ timestamptz_to_utc('attempted_at') }} as attempted_at
     from source
 )
 

@@ -15,7 +15,7 @@ shipment_items as (
         _loaded_at,
         _payload,
         'shipment' as event_kind,
-        unnest({{ json_array('_payload', 'event.ShipmentItemList') }}) as item
+        {{ json_array_elements('_payload', 'event.ShipmentItemList') }} as item
     from events
     where {{ json_text('_payload', 'event_type') }} = 'ShipmentEvent'
 ),
@@ -27,7 +27,7 @@ refund_items as (
         _loaded_at,
         _payload,
         'refund' as event_kind,
-        unnest({{ json_array('_payload', 'event.ShipmentItemAdjustmentList') }}) as item
+        {{ json_array_elements('_payload', 'event.ShipmentItemAdjustmentList') }} as item
     from events
     where {{ json_text('_payload', 'event_type') }} = 'RefundEvent'
 ),
@@ -36,7 +36,7 @@ shipment_fees as (
     select
         *,
         {{ json_text('item', 'OrderItemId') }} as item_key,
-        unnest({{ json_array('item', 'ItemFeeList') }}) as fee
+        {{ json_array_elements('item', 'ItemFeeList') }} as fee
     from shipment_items
 ),
 
@@ -44,7 +44,7 @@ refund_fees as (
     select
         *,
         {{ json_text('item', 'OrderAdjustmentItemId') }} as item_key,
-        unnest({{ json_array('item', 'ItemFeeAdjustmentList') }}) as fee
+        {{ json_array_elements('item', 'ItemFeeAdjustmentList') }} as fee
     from refund_items
 ),
 

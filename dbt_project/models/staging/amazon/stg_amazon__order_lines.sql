@@ -8,7 +8,7 @@ items as (
     select
         _store_id,
         _payload,
-        unnest({{ json_array('_payload', 'OrderItems') }}) as item
+        {{ json_array_elements('_payload', 'OrderItems') }} as item
     from orders
 ),
 
@@ -21,7 +21,7 @@ renamed as (
 
         {{ json_text('item', 'SellerSKU') }} as sku,
         {{ json_text('item', 'ASIN') }} as product_id,
-        cast(null as varchar) as variant_id,
+        cast(null as {{ type_text() }}) as variant_id,
         {{ json_text('item', 'Title') }} as product_title,
         false as is_gift_card,
 

@@ -11,7 +11,7 @@ items as (
     select
         _store_id,
         _record_id,
-        unnest({{ json_array('_payload', 'OrderItems') }}) as item
+        {{ json_array_elements('_payload', 'OrderItems') }} as item
     from source
 ),
 
@@ -19,7 +19,7 @@ item_totals as (
     select
         _store_id,
         _record_id,
-        any_value({{ json_text('item', 'ItemPrice.CurrencyCode') }}) as item_currency_code,
+        {{ any_value(json_text('item', 'ItemPrice.CurrencyCode')) }} as item_currency_code,
         sum(cast({{ json_text('item', 'ItemPrice.Amount') }} as decimal(18, 2))) as line_items_price,
         sum(coalesce(cast({{ json_text('item', 'PromotionDiscount.Amount') }} as decimal(18, 2)), 0)) as discounts,
         sum(

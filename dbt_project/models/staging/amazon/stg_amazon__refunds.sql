@@ -10,7 +10,7 @@ adjustments as (
         _record_id,
         _loaded_at,
         _payload,
-        unnest({{ json_array('_payload', 'event.ShipmentItemAdjustmentList') }}) as adjustment
+        {{ json_array_elements('_payload', 'event.ShipmentItemAdjustmentList') }} as adjustment
     from events
     where {{ json_text('_payload', 'event_type') }} = 'RefundEvent'
 ),
@@ -19,7 +19,7 @@ charges as (
     select
         _store_id,
         {{ json_text('adjustment', 'OrderAdjustmentItemId') }} as refund_line_id,
-        unnest({{ json_array('adjustment', 'ItemChargeAdjustmentList') }}) as charge
+        {{ json_array_elements('adjustment', 'ItemChargeAdjustmentList') }} as charge
     from adjustments
 ),
 
@@ -28,7 +28,7 @@ charge_totals as (
     select
         _store_id,
         refund_line_id,
-        any_value({{ json_text('charge', 'ChargeAmount.CurrencyCode') }}) as currency_code,
+        {{ any_value(json_text('charge', 'ChargeAmount.CurrencyCode')) }} as currency_code,
         -sum(
             case
                 when {{ json_text('charge', 'ChargeType') }} = 'Principal'
@@ -54,8 +54,8 @@ renamed as (
         adjustments._store_id as store_id,
         'amazon' as platform,
 
-        cast(null as varchar) as refund_note,
-        cast(null as varchar) as restock_type,
+        cast(null as {{ type_text() }}) as refund_note,
+        cast(null as {{ type_text() }}) as restock_type,
         cast({{ json_text('adjustments.adjustment', 'QuantityShipped') }} as integer) as quantity,
         charge_totals.currency_code,
         cast(coalesce(charge_totals.refund_amount, 0) as decimal(18, 2)) as refund_amount,

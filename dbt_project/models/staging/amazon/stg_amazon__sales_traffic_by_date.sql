@@ -11,13 +11,14 @@ renamed as (
         cast({{ json_text('_payload', 'date') }} as date) as report_date,
         cast({{ json_text('_payload', 'row.trafficByDate.sessions') }} as integer) as sessions,
         cast({{ json_text('_payload', 'row.trafficByDate.pageViews') }} as integer) as page_views,
-        cast({{ json_text('_payload', 'row.trafficByDate.buyBoxPercentage') }} as double) as buy_box_percentage,
+        cast({{ json_text('_payload', 'row.trafficByDate.buyBoxPercentage') }} as {{ type_double() }})
+            as buy_box_percentage,
         cast({{ json_text('_payload', 'row.salesByDate.unitsOrdered') }} as integer) as units_ordered,
         cast({{ json_text('_payload', 'row.salesByDate.orderedProductSales.amount') }} as decimal(18, 2))
             as ordered_product_sales,
         cast({{ json_text('_payload', 'row.salesByDate.totalOrderItems') }} as integer) as total_order_items,
         {{ json_text('_payload', 'row.salesByDate.orderedProductSales.currencyCode') }} as currency_code,
-        cast({{ json_text('_payload', 'row.trafficByDate.unitSessionPercentage') }} as double)
+        cast({{ json_text('_payload', 'row.trafficByDate.unitSessionPercentage') }} as {{ type_double() }})
             as unit_session_percentage
     from source
     where {{ json_text('_payload', 'record_type') }} = 'by_date'

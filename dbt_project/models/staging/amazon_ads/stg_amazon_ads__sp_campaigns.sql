@@ -9,9 +9,9 @@ renamed as (
         ---------- ids
         _store_id as store_id,
         'amazon' as platform,
-        cast({{ json_text('_payload', 'profileId') }} as varchar) as profile_id,
+        cast({{ json_text('_payload', 'profileId') }} as {{ type_text() }}) as profile_id,
         'SPONSORED_PRODUCTS' as ad_product,
-        cast({{ json_text('_payload', 'campaignId') }} as varchar) as campaign_id,
+        cast({{ json_text('_payload', 'campaignId') }} as {{ type_text() }}) as campaign_id,
         {{ json_text('_payload', 'campaignName') }} as campaign_name,
 
         ---------- the report day, in the profile's time zone as reported

@@ -8,6 +8,6 @@ newest_load as (
 select
     {{ json_text('_payload', 'rule_id') }} as rule_id,
     {{ json_text('_payload', 'metric') }} as guard_metric,
-    cast({{ json_text('_payload', 'min') }} as double) as guard_min
+    cast({{ json_text('_payload', 'min') }} as {{ type_double() }}) as guard_min
 from newest_load
 where {{ json_text('_payload', 'record_type') }} = 'guard'

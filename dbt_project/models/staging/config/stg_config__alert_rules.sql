@@ -13,8 +13,8 @@ select
     cast({{ json_text('_payload', 'window_days') }} as integer) as window_days,
     cast({{ json_text('_payload', 'baseline_days') }} as integer) as baseline_days,
     {{ json_text('_payload', 'comparison') }} as comparison,
-    cast({{ json_text('_payload', 'warning') }} as double) as warning_threshold,
-    cast({{ json_text('_payload', 'critical') }} as double) as critical_threshold,
+    cast({{ json_text('_payload', 'warning') }} as {{ type_double() }}) as warning_threshold,
+    cast({{ json_text('_payload', 'critical') }} as {{ type_double() }}) as critical_threshold,
     {{ json_text('_payload', 'owner_role') }} as owner_role,
     _loaded_at as rules_loaded_at
 from newest_load

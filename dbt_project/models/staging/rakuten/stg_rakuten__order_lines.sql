@@ -8,7 +8,7 @@ packages as (
     select
         _store_id,
         _payload,
-        unnest({{ json_array('_payload', 'PackageModelList') }}) as package
+        {{ json_array_elements('_payload', 'PackageModelList') }} as package
     from orders
 ),
 
@@ -16,7 +16,7 @@ items as (
     select
         _store_id,
         _payload,
-        unnest({{ json_array('package', 'ItemModelList') }}) as item
+        {{ json_array_elements('package', 'ItemModelList') }} as item
     from packages
     where coalesce(cast({{ json_text('package', 'packageDeleteFlag') }} as integer), 0) = 0
 ),
@@ -25,7 +25,7 @@ coupons as (
     select
         _store_id,
         {{ json_text('_payload', 'orderNumber') }} as order_id,
-        unnest({{ json_array('_payload', 'CouponModelList') }}) as coupon
+        {{ json_array_elements('_payload', 'CouponModelList') }} as coupon
     from orders
 ),
 
@@ -83,6 +83,18 @@ renamed as (
 )
 
 select
-    * replace (cast(discount_amount as decimal(18, 2)) as discount_amount),
+    order_line_id,
+    order_id,
+    store_id,
+    platform,
+    sku,
+    product_id,
+    variant_id,
+    product_title,
+    is_gift_card,
+    quantity,
+    currency_code,
+    unit_price,
+    cast(discount_amount as decimal(18, 2)) as discount_amount,
     cast(unit_price * quantity as decimal(18, 2)) as gross_amount
 from renamed

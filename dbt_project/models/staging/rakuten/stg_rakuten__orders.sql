@@ -12,7 +12,7 @@ first_seen_cancelled as (
     select
         _store_id,
         _record_id,
-        cast(timezone('UTC', min(_loaded_at)) as timestamp) as cancelled_seen_at
+        {{ timestamptz_to_utc('min(_loaded_at)') }} as cancelled_seen_at
     from {{ source('raw_rakuten', 'orders') }}
     where cast({{ json_text('_payload', 'orderProgress') }} as integer) = 900
     group by _store_id, _record_id
@@ -59,7 +59,7 @@ changes as (
     select
         _store_id,
         _record_id,
-        unnest({{ json_array('_payload', 'ChangeReasonModelList') }}) as change
+        {{ json_array_elements('_payload', 'ChangeReasonModelList') }} as change
     from source
 ),
 
@@ -90,14 +90,11 @@ order_changes as (
         _record_id,
         max(last_change_at) as last_change_at,
         max(case when change_type in (1, 2) then fixed_at end) as cancel_fixed_at,
-        arg_max(
-            case
-                when change_reason = 1 then 'customer'
-                when change_reason_detail = 8 then 'inventory'
-                else 'shop'
-            end,
-            fixed_at
-        ) filter (where change_type in (1, 2)) as cancel_reason
+        {{ arg_max(
+            "case when change_reason = 1 then 'customer' when change_reason_detail = 8 then 'inventory' else 'shop' end",
+            'fixed_at',
+            'change_type in (1, 2)'
+        ) }} as cancel_reason
     from change_times
     group by _store_id, _record_id
 ),

@@ -13,7 +13,7 @@ messages as (
     select
         _store_id,
         _payload,
-        unnest({{ json_array('_payload', 'messages') }}) as message
+        {{ json_array_elements('_payload', 'messages') }} as message
     from conversations
 ),
 

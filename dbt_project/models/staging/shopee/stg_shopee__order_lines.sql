@@ -8,7 +8,7 @@ items as (
     select
         _store_id,
         _payload,
-        unnest({{ json_array('_payload', 'item_list') }}) as item
+        {{ json_array_elements('_payload', 'item_list') }} as item
     from orders
 ),
 
@@ -53,6 +53,18 @@ renamed as (
 )
 
 select
-    * replace (cast(discount_amount as decimal(18, 2)) as discount_amount),
+    order_line_id,
+    order_id,
+    store_id,
+    platform,
+    sku,
+    product_id,
+    variant_id,
+    product_title,
+    is_gift_card,
+    quantity,
+    currency_code,
+    unit_price,
+    cast(discount_amount as decimal(18, 2)) as discount_amount,
     cast(unit_price * quantity as decimal(18, 2)) as gross_amount
 from renamed

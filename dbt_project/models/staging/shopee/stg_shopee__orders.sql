@@ -11,7 +11,7 @@ items as (
     select
         _store_id,
         _record_id,
-        unnest({{ json_array('_payload', 'item_list') }}) as item
+        {{ json_array_elements('_payload', 'item_list') }} as item
     from source
 ),
 

@@ -16,7 +16,7 @@ items as (
         _store_id,
         _loaded_at,
         _payload,
-        unnest({{ json_array('_payload', 'item') }}) as item
+        {{ json_array_elements('_payload', 'item') }} as item
     from refunded
 ),
 

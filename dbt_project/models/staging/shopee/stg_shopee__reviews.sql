@@ -8,7 +8,7 @@ comments as (
 
 renamed as (
     select
-        cast({{ json_text('_payload', 'comment_id') }} as varchar) as review_id,
+        cast({{ json_text('_payload', 'comment_id') }} as {{ type_text() }}) as review_id,
         _store_id as store_id,
         'shopee' as platform,
         nullif({{ json_text('_payload', 'order_sn') }}, '') as order_id,
@@ -18,7 +18,7 @@ renamed as (
             coalesce({{ json_text('_payload', 'model_id_list[0]') }}, {{ json_text('_payload', 'model_id') }}), '0'
         ) as variant_id,
         -- a comment names no SKU: int_reviews takes it from the reviewed order line
-        cast(null as varchar) as sku,
+        cast(null as {{ type_text() }}) as sku,
         cast({{ json_text('_payload', 'rating_star') }} as integer) as rating,
         coalesce(cast({{ json_text('_payload', 'hidden') }} as boolean), false) as is_hidden,
         {{ epoch_to_utc(json_text('_payload', 'create_time')) }} as reviewed_at,

@@ -1,23 +1,20 @@
 with
 
+-- a snapshot landed twice (a re-run part) counts once
 source as (
-    select
-        _store_id,
-        _payload,
-        _record_updated_at
-    from {{ source('raw_shopify', 'inventory_levels') }}
-    -- a snapshot landed twice (a re-run part) counts once
-    qualify row_number() over (
-        partition by _store_id, _record_id, _record_updated_at order by _loaded_at desc
-    ) = 1
+    {{ first_per_partition(
+        source('raw_shopify', 'inventory_levels'), ['_store_id', '_payload', '_record_updated_at'],
+        '_store_id, _record_id, _record_updated_at', '_loaded_at desc'
+    ) }}
 ),
 
 renamed as (
     select
         _store_id as store_id,
         'shopify' as platform,
-        cast({{ json_text('_payload', 'inventory_level.inventory_item_id') }} as varchar) as inventory_item_id,
-        cast({{ json_text('_payload', 'inventory_level.location_id') }} as varchar) as location_id,
+        cast({{ json_text('_payload', 'inventory_level.inventory_item_id') }} as {{ type_text() }})
+            as inventory_item_id,
+        cast({{ json_text('_payload', 'inventory_level.location_id') }} as {{ type_text() }}) as location_id,
         {{ json_text('_payload', 'inventory_item.sku') }} as sku,
         {{ to_utc(json_text('_payload', 'snapshot_at')) }} as snapshot_at,
         cast({{ json_text('_payload', 'inventory_level.available') }} as integer) as fulfillable_quantity,

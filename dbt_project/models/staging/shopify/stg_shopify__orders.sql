@@ -10,7 +10,7 @@ source as (
 renamed as (
     select
         ---------- ids
-        cast({{ json_text('_payload', 'id') }} as varchar) as order_id,
+        cast({{ json_text('_payload', 'id') }} as {{ type_text() }}) as order_id,
         _store_id as store_id,
         'shopify' as platform,
         {{ json_text('_payload', 'name') }} as order_name,
@@ -45,11 +45,10 @@ renamed as (
         {{ to_utc(json_text('_payload', 'cancelled_at')) }} as cancelled_at,
 
         ---------- lake metadata
-        _payload,
         _sync_id,
         _loaded_at
 
     from source
 )
 
-select * exclude (_payload) from renamed
+select * from renamed

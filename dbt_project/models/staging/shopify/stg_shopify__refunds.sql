@@ -9,7 +9,7 @@ refunds as (
         _store_id,
         _loaded_at,
         _payload,
-        unnest({{ json_array('_payload', 'refunds') }}) as refund
+        {{ json_array_elements('_payload', 'refunds') }} as refund
     from orders
 ),
 
@@ -19,16 +19,16 @@ refund_lines as (
         _loaded_at,
         _payload,
         refund,
-        unnest({{ json_array('refund', 'refund_line_items') }}) as refund_line
+        {{ json_array_elements('refund', 'refund_line_items') }} as refund_line
     from refunds
 ),
 
 renamed as (
     select
-        cast({{ json_text('refund_line', 'id') }} as varchar) as refund_line_id,
-        cast({{ json_text('refund', 'id') }} as varchar) as refund_id,
-        cast({{ json_text('_payload', 'id') }} as varchar) as order_id,
-        cast({{ json_text('refund_line', 'line_item_id') }} as varchar) as order_line_id,
+        cast({{ json_text('refund_line', 'id') }} as {{ type_text() }}) as refund_line_id,
+        cast({{ json_text('refund', 'id') }} as {{ type_text() }}) as refund_id,
+        cast({{ json_text('_payload', 'id') }} as {{ type_text() }}) as order_id,
+        cast({{ json_text('refund_line', 'line_item_id') }} as {{ type_text() }}) as order_line_id,
         _store_id as store_id,
         'shopify' as platform,
 

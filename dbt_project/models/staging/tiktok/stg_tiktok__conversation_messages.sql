@@ -13,7 +13,7 @@ participants as (
     select
         _store_id,
         _record_id,
-        unnest({{ json_array('_payload', 'conversation.participants') }}) as participant
+        {{ json_array_elements('_payload', 'conversation.participants') }} as participant
     from conversations
 ),
 
@@ -32,7 +32,7 @@ messages as (
         _store_id,
         _record_id,
         _payload,
-        unnest({{ json_array('_payload', 'messages') }}) as message
+        {{ json_array_elements('_payload', 'messages') }} as message
     from conversations
 ),
 

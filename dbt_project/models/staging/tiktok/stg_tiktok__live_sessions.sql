@@ -9,7 +9,7 @@ renamed as (
     select
         _store_id as store_id,
         'tiktok' as platform,
-        cast(coalesce({{ json_text('_payload', 'id') }}, {{ json_text('_payload', 'live_id') }}) as varchar)
+        cast(coalesce({{ json_text('_payload', 'id') }}, {{ json_text('_payload', 'live_id') }}) as {{ type_text() }})
             as live_id,
         {{ json_text('_payload', 'username') }} as host,
         {{ json_text('_payload', 'title') }} as title,

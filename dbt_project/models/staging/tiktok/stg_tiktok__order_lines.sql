@@ -9,20 +9,20 @@ line_items as (
     select
         _store_id,
         _payload,
-        unnest({{ json_array('_payload', 'line_items') }}) as line_item
+        {{ json_array_elements('_payload', 'line_items') }} as line_item
     from orders
 ),
 
 renamed as (
     select
-        cast({{ json_text('line_item', 'id') }} as varchar) as order_line_id,
-        cast({{ json_text('_payload', 'id') }} as varchar) as order_id,
+        cast({{ json_text('line_item', 'id') }} as {{ type_text() }}) as order_line_id,
+        cast({{ json_text('_payload', 'id') }} as {{ type_text() }}) as order_id,
         _store_id as store_id,
         'tiktok' as platform,
 
         {{ json_text('line_item', 'seller_sku') }} as sku,
-        cast({{ json_text('line_item', 'product_id') }} as varchar) as product_id,
-        cast({{ json_text('line_item', 'sku_id') }} as varchar) as variant_id,
+        cast({{ json_text('line_item', 'product_id') }} as {{ type_text() }}) as product_id,
+        cast({{ json_text('line_item', 'sku_id') }} as {{ type_text() }}) as variant_id,
         {{ json_text('line_item', 'product_name') }} as product_title,
         false as is_gift_card,
 
@@ -35,6 +35,18 @@ renamed as (
 )
 
 select
-    * replace (cast(discount_amount as decimal(18, 2)) as discount_amount),
+    order_line_id,
+    order_id,
+    store_id,
+    platform,
+    sku,
+    product_id,
+    variant_id,
+    product_title,
+    is_gift_card,
+    quantity,
+    currency_code,
+    unit_price,
+    cast(discount_amount as decimal(18, 2)) as discount_amount,
     cast(unit_price * quantity as decimal(18, 2)) as gross_amount
 from renamed

@@ -10,10 +10,10 @@ source as (
 renamed as (
     select
         ---------- ids
-        cast({{ json_text('_payload', 'id') }} as varchar) as order_id,
+        cast({{ json_text('_payload', 'id') }} as {{ type_text() }}) as order_id,
         _store_id as store_id,
         'tiktok' as platform,
-        cast({{ json_text('_payload', 'id') }} as varchar) as order_name,
+        cast({{ json_text('_payload', 'id') }} as {{ type_text() }}) as order_name,
         {{ hash_buyer_id("coalesce(" ~ json_text('_payload', 'user_id') ~ ", "
             ~ json_text('_payload', 'buyer_user_id') ~ ")") }} as buyer_id_hash,
 

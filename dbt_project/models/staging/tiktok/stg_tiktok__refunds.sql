@@ -11,16 +11,16 @@ return_lines as (
         _store_id,
         _loaded_at,
         _payload,
-        unnest({{ json_array('_payload', 'return_line_items') }}) as return_line
+        {{ json_array_elements('_payload', 'return_line_items') }} as return_line
     from returns
 ),
 
 renamed as (
     select
-        cast({{ json_text('return_line', 'return_line_item_id') }} as varchar) as refund_line_id,
-        cast({{ json_text('_payload', 'return_id') }} as varchar) as refund_id,
-        cast({{ json_text('_payload', 'order_id') }} as varchar) as order_id,
-        cast({{ json_text('return_line', 'order_line_item_id') }} as varchar) as order_line_id,
+        cast({{ json_text('return_line', 'return_line_item_id') }} as {{ type_text() }}) as refund_line_id,
+        cast({{ json_text('_payload', 'return_id') }} as {{ type_text() }}) as refund_id,
+        cast({{ json_text('_payload', 'order_id') }} as {{ type_text() }}) as order_id,
+        cast({{ json_text('return_line', 'order_line_item_id') }} as {{ type_text() }}) as order_line_id,
         _store_id as store_id,
         'tiktok' as platform,
 

@@ -10,7 +10,7 @@ breakdowns as (
     select
         _store_id,
         _record_id,
-        unnest({{ json_array('_payload', 'gmv_breakdowns') }}) as breakdown
+        {{ json_array_elements('_payload', 'gmv_breakdowns') }} as breakdown
     from days
 ),
 
