@@ -194,3 +194,22 @@ def test_the_transform_publishes_after_its_checks_and_a_blocked_run_keeps_the_la
         assert con.execute("select count(*) from marts.fct_orders").fetchone()[0] > good_orders  # written, blocked
     with duckdb.connect(str(settings.published_path), read_only=True) as con:
         assert con.execute("select count(*) from marts.fct_orders").fetchone() == (good_orders,)
+
+
+def test_bi_tools_connect_through_sqlalchemy_read_only(tmp_path):
+    """The duckdb-engine URI of docs/SERVING.md (what Superset and other SQLAlchemy tools use)."""
+    import sqlalchemy as sa
+
+    warehouse, published = tmp_path / "kpi.duckdb", tmp_path / "published" / "kpi_marts.duckdb"
+    build_warehouse(warehouse, 6)
+    publish(warehouse, published, run_id="run-1")
+    engine = sa.create_engine(f"duckdb:///{published}?access_mode=read_only")
+    try:
+        with engine.connect() as con:
+            assert con.execute(sa.text("select count(*), sum(order_id) from marts.fct_orders")).one() == (6, 15)
+            assert con.execute(sa.text("select run_id from meta.publication")).scalar_one() == "run-1"
+            assert "fct_orders" in sa.inspect(con).get_table_names(schema="marts")
+            with pytest.raises(sa.exc.DBAPIError, match="read-only"):
+                con.execute(sa.text("delete from marts.fct_orders"))
+    finally:
+        engine.dispose()
