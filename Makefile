@@ -6,7 +6,7 @@ BIN := .venv/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup manifest catalog chromium demo test test-spark postgres lint dev clean
+.PHONY: setup manifest catalog chromium demo test test-spark postgres lint dev clean bench
 
 setup: .venv/.installed
 
@@ -58,6 +58,11 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	mkdir -p tmp/lint && KPI_PII_SALT=lint-only KPI_WAREHOUSE_PATH=$(CURDIR)/tmp/lint/kpi.duckdb $(BIN)/sqlfluff lint dbt_project/models
+
+# Benchmarks (not part of `make test`): the warehouse build at scale and API ingestion against the sandbox's
+# rate limits; results in tmp/bench/results.json, quoted in docs/BENCHMARKS.md. BENCH_ARGS="--lines 10000000".
+bench: manifest
+	$(BIN)/python -m scripts.bench $(BENCH_ARGS)
 
 # Dagster UI on http://127.0.0.1:3000 with the sandbox marketplaces running behind it.
 dev: manifest

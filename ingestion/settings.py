@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 class Settings:
     lake_dir: Path
     warehouse_path: Path
+    published_path: Path  # the read-only copy of the marts that BI tools read (serving/publish.py)
     stores_file: Path
     outbox_path: Path  # the alert delivery history (JSON lines)
     alert_channels_file: Path  # the alert routing file (channels, routes, owners)
@@ -36,6 +37,7 @@ class Settings:
         return cls(
             lake_dir=path("KPI_LAKE_DIR", PROJECT_ROOT / "lake"),
             warehouse_path=warehouse,
+            published_path=path("KPI_PUBLISHED_PATH", warehouse.parent / "published" / "kpi_marts.duckdb"),
             stores_file=path("KPI_STORES_FILE", PROJECT_ROOT / "stores.yaml"),
             outbox_path=path("KPI_ALERT_OUTBOX", warehouse.parent / "alerts_outbox.jsonl"),
             alert_channels_file=path("KPI_ALERT_CHANNELS", PROJECT_ROOT / "alert_channels.yaml"),

@@ -230,11 +230,12 @@ def summary_text(settings: Settings, outcome: PipelineOutcome, alerts: AlertOutc
         f"alerts: {raised} raised in marts.kpi_alerts ({current} holding now); "
         f"{alerts.delivered} delivered now, {len(history)} in the outbox ({settings.outbox_path})",
         f"warehouse: {settings.warehouse_path}",
+        f"published: {settings.published_path} (read-only copy for BI tools, docs/SERVING.md)",
         f"raw lake:  {settings.lake_dir}",
         "",
         "next:",
         "  make dev                                   # Dagster UI on http://127.0.0.1:3000 (runs, checks, lineage)",
         '  .venv/bin/kpi sql "select * from marts.kpi_daily order by kpi_date desc limit 10"',
-        f"  or any DuckDB client on {settings.warehouse_path} (read-only while no run writes it)",
+        f"  or any DuckDB client on {settings.published_path} (read-only; swapped in after each good run)",
     ]
     return "\n".join(lines)

@@ -25,8 +25,11 @@ kpi_ingest = dg.define_asset_job(
 kpi_transform = dg.define_asset_job(
     "kpi_transform",
     selection=dg.AssetSelection.assets(RAW_CONFIG_STORES, RAW_CONFIG_ALERT_RULES)
-    | dg.AssetSelection.groups("config", "staging", "intermediate", "marts"),
-    description="Land the stores and alert rules files, then dbt build: staging, intermediate, marts and their tests.",
+    | dg.AssetSelection.groups("config", "staging", "intermediate", "marts", "serving"),
+    description=(
+        "Land the stores and alert rules files, then dbt build: staging, intermediate, marts and their tests; "
+        "then publish the marts for BI tools if every step and blocking check passed."
+    ),
 )
 
 
