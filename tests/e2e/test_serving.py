@@ -179,8 +179,8 @@ def test_every_doc_query_runs_on_the_published_warehouse_with_the_generators_fig
     with duckdb.connect(str(settings.published_path), read_only=True) as con:
         cursor = con.execute(
             "select subject_id, kpi_name, actual, attainment, pacing_attainment, warning_line, critical_line,"
-            " is_exempt, is_period_complete from marts.kpi_scorecard where subject_type = 'store' and period_type = 'month'"
-            " and subject_id in ? and period_start = ?",
+            " is_exempt, is_period_complete from marts.kpi_scorecard"
+            " where subject_type = 'store' and period_type = 'month' and subject_id in ? and period_start = ?",
             [list(STORES), END.replace(day=1)],
         )
         columns = [d[0] for d in cursor.description]
