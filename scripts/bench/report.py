@@ -58,15 +58,25 @@ def build_table(runs: list[dict]) -> str:
 
 
 def ingestion_table(rows: list[dict]) -> str:
+    """One row per server bucket and store (a shared bucket: its stores together); results written
+    before the bench counted per bucket have one row per store and no bucket or scale."""
     out = [
-        "| platform | store | requests | seconds | achieved req/s | allowed req/s (burst + refill) | share | 429s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| platform | store | bucket | rate scale | requests | seconds | achieved req/s (not 429) "
+        "| allowed req/s (burst + refill) | share | 429s | client's own limit |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
+        scale = f"{r['rate_scale']:g}x" if "rate_scale" in r else ""
         out.append(
-            f"| {r['platform']} | {r['store_id']} | {r['requests']} | {r['seconds']:.1f} | {r['achieved_rps']:.2f} "
-            f"| {r['allowed_rps']:.2f} | {r['share_of_allowed']:.1%} | {r['throttled_429']} |"
+            f"| {r['platform']} | {r['store_id']} | {r.get('bucket', '')} | {scale} | {r['requests']} "
+            f"| {r['seconds']:.1f} | {r['achieved_rps']:.2f} | {r['allowed_rps']:.2f} "
+            f"(burst {r['burst']:g} + {r['steady_rate_rps']:g}/s) | {r['share_of_allowed']:.1%} "
+            f"| {r['throttled_429']} | {r.get('client_limit', '')} |"
         )
+    notes = {r["platform"]: r["note"] for r in rows if r.get("note")}
+    if notes:
+        out.append("")
+        out.extend(f"- {platform}: {note}" for platform, note in notes.items())
     return "\n".join(out)
 
 
