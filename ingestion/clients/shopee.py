@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -94,6 +95,8 @@ DETAIL_FIELDS = (
 
 # Shopee publishes no per-call limit; partners report trouble well above 10 requests/s. The client
 # keeps 8 requests/s per API (bursts of 8) and backs off on `error_too_many_request` / HTTP 429.
+# The allowance belongs to the partner app, not the shop: every client of one partner id (one per
+# shop, synced in parallel) takes its tokens from the same limiters (`partner_limiters`).
 RATES = {
     "get_order_list": 8.0,
     "get_order_detail": 8.0,
@@ -103,6 +106,20 @@ RATES = {
     "get_message": 8.0,
 }
 BURST = 8
+
+_PARTNER_LIMITERS: dict[tuple[str, int, float], dict[str, RateLimiter]] = {}
+_PARTNER_LIMITERS_LOCK = threading.Lock()
+
+
+def partner_limiters(base_url: str, partner_id: int, rate_scale: float) -> dict[str, RateLimiter]:
+    """The per-API limiters of one partner app at one endpoint, shared by all its shops' clients in
+    this process: the limit is per partner, so two shops in parallel must not each take a full rate."""
+    key = (base_url.rstrip("/"), int(partner_id), float(rate_scale))
+    with _PARTNER_LIMITERS_LOCK:
+        if key not in _PARTNER_LIMITERS:
+            _PARTNER_LIMITERS[key] = {op: RateLimiter(rate * rate_scale, BURST) for op, rate in RATES.items()}
+        return _PARTNER_LIMITERS[key]
+
 
 ENTITIES = {
     "orders": EntitySpec(
@@ -224,7 +241,7 @@ class ShopeeClient:
         self.http = HttpClient(
             platform=self.platform,
             retry=retry or RetryPolicy(),
-            limiters={op: RateLimiter(rate * rate_scale, BURST) for op, rate in RATES.items()},
+            limiters=partner_limiters(base_url, partner_id, rate_scale),
         )
         self.http.session.headers.update({"Accept": "application/json"})
 

@@ -323,7 +323,7 @@ def plans() -> list[Plan]:
             "orders",
             lambda path: SHOPEE_BUCKETS.get(path),
             _shopee_limit,
-            "the bucket is per partner (shared by the shops); the client's limiter is per shop",
+            "the bucket is per partner (shared by the shops); so is the client's limiter (partner_limiters)",
         ),
         Plan(
             "rakuten",
