@@ -20,12 +20,15 @@
 
 {#- The source's columns (models/staging/alerts/_alerts__sources.yml), typed, with no rows. -#}
 {% macro alert_history_empty() -%}
+    {#- Spark has no time-zone-aware type nor json: instants are UTC timestamps there, documents text -#}
+    {%- set instant = 'timestamp' if target.type == 'spark' else 'timestamptz' -%}
+    {%- set document = type_text() if target.type == 'spark' else 'json' -%}
     {%- set columns = {
-        'notification_id': type_text(), 'kind': type_text(), 'notified_at': 'timestamptz', 'alert_key': type_text(),
+        'notification_id': type_text(), 'kind': type_text(), 'notified_at': instant, 'alert_key': type_text(),
         'source': type_text(), 'severity': type_text(), 'title': type_text(), 'body': type_text(), 'subject': type_text(),
-        'details': 'json', 'owner': type_text(), 'rule_id': type_text(), 'condition_key': type_text(),
+        'details': document, 'owner': type_text(), 'rule_id': type_text(), 'condition_key': type_text(),
         'channel': type_text(), 'channel_type': type_text(), 'status': type_text(), 'attempt': 'integer',
-        'http_status': 'integer', 'error_class': type_text(), 'error': type_text(), 'attempted_at': 'timestamptz'
+        'http_status': 'integer', 'error_class': type_text(), 'error': type_text(), 'attempted_at': instant
     } -%}
     select
     {%- for name, type in columns.items() %}

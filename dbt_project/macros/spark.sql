@@ -42,3 +42,37 @@
 {% macro fact_materialization() -%}
     {{ return('table' if target.type == 'spark' else 'incremental') }}
 {%- endmacro %}
+
+{#- dbt-spark's seed loader, fixed for the session method, which pastes each value into the SQL between
+    single quotes as it is: a text with an apostrophe ("the seller's") broke the statement, and an empty
+    cell became the text 'None'. Here text is escaped (Spark SQL escapes with a backslash) and an empty
+    cell is a typed null. Otherwise as dbt-spark 1.x's own macro. -#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+    {%- set batch_size = get_batch_size() -%}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set types = [] -%}
+    {%- for col_name in agate_table.column_names -%}
+        {%- do types.append(column_override.get(col_name, adapter.convert_type(agate_table, loop.index0))) -%}
+    {%- endfor -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(batch_size) -%}
+        {%- set bindings = [] -%}
+        {%- set tuples = [] -%}
+        {%- for row in chunk -%}
+            {%- set cells = [] -%}
+            {%- for value in row -%}
+                {%- if value is none -%}
+                    {%- do cells.append('cast(null as ' ~ types[loop.index0] ~ ')') -%}
+                {%- else -%}
+                    {%- do cells.append('cast(' ~ get_binding_char() ~ ' as ' ~ types[loop.index0] ~ ')') -%}
+                    {%- do bindings.append(value.replace('\\', '\\\\').replace("'", "\\'") if value is string else value) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- do tuples.append('(' ~ cells | join(', ') ~ ')') -%}
+        {%- endfor -%}
+        {%- set sql = 'insert into ' ~ this.render() ~ ' values\n' ~ tuples | join(',\n') -%}
+        {%- do adapter.add_query(sql, bindings=bindings, abridge_sql_log=True) -%}
+        {%- if loop.index0 == 0 -%}{%- do statements.append(sql) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(statements[0]) }}
+{% endmacro %}

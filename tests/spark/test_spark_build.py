@@ -1,6 +1,7 @@
 """The scale path, run: the same dbt project builds the KPI marts on Apache Spark (dbt-spark's session
 method: pyspark in local mode, the engine a cluster runs) straight from the raw lake's Parquet files,
-and `marts.kpi_daily` equals the DuckDB build of the same lake.
+and its marts equal the DuckDB build of the same lake: `marts.kpi_daily` cell by cell, the scorecard and
+the KPI alerts (which read the KPI marts) row by row.
 
 `make test-spark` runs it (pyspark is the `spark` dependency group). Spark sums doubles in another
 order than DuckDB, so float columns agree to 1e-9 relative; counts, dates, flags and money (decimals)
@@ -33,13 +34,27 @@ END = MIDNIGHT.date() - timedelta(days=1)
 START = END - timedelta(days=6)
 
 
+# mart: (key columns, compared columns)
+COMPARED = {
+    "kpi_daily": (("store_id", "kpi_date"), ()),
+    "kpi_scorecard": (
+        ("subject_id", "period_type", "period_start", "kpi_name"),
+        ("actual", "target", "attainment", "pacing_attainment", "weighted_score", "status", "rank_in_role"),
+    ),
+    "kpi_alerts": (
+        ("alert_id",),
+        ("rule_id", "subject_id", "kpi_date", "kpi_value", "compared_value", "severity", "owner", "is_current"),
+    ),
+}
+
+
 def _by_store_day(rows: list[dict]) -> dict:
     return {(r["store_id"], r["kpi_date"]): r for r in rows}
 
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
-    """(DuckDB kpi_daily, Spark kpi_daily) from one lake."""
+    """{mart: (DuckDB rows, Spark rows)} from one lake: every model and seed built on both engines."""
     root = tmp_path_factory.mktemp("spark")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KPI_LAKE_DIR", str(root / "lake"))
@@ -62,30 +77,29 @@ def builds(tmp_path_factory):
             assert outcome.success, outcome
         finally:
             sandbox.stop()
+        duck = {}
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-            cur = con.execute("select * from marts.kpi_daily")
-            columns = [d[0] for d in cur.description]
-            duck = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+            for mart in COMPARED:
+                cur = con.execute(f"select * from marts.{mart}")
+                columns = [d[0] for d in cur.description]
+                duck[mart] = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
 
         spark_dir = root / "spark"
         mp.setenv("KPI_DBT_TARGET", "spark")
         mp.setenv("KPI_SPARK_WAREHOUSE", str(spark_dir))
         run_dbt(
             "build",
-            "--select",
-            "+kpi_daily",
             "--exclude",
             "resource_type:test",
             "resource_type:unit_test",
             "--target-path",
             str(root / "target-spark"),
         )
-        spark = pq.read_table(spark_dir / "marts.db" / "kpi_daily").to_pylist()
-        yield _by_store_day(duck), _by_store_day(spark)
+        yield {mart: (duck[mart], pq.read_table(spark_dir / "marts.db" / mart).to_pylist()) for mart in COMPARED}
 
 
 def test_kpi_daily_on_spark_equals_the_duckdb_build(builds):
-    duck, spark = builds
+    duck, spark = (_by_store_day(rows) for rows in builds["kpi_daily"])
     assert set(spark) == set(duck)
     assert {store for store, _ in spark} == set(STORES)
     money = floats = 0
@@ -103,3 +117,18 @@ def test_kpi_daily_on_spark_equals_the_duckdb_build(builds):
             else:
                 assert actual == expected, (key, column)
     assert money > 500 and floats > 500
+
+
+@pytest.mark.parametrize("mart", ["kpi_scorecard", "kpi_alerts"])
+def test_scorecard_and_alerts_on_spark_equal_the_duckdb_build(builds, mart):
+    keys, values = COMPARED[mart]
+    duck, spark = ({tuple(r[k] for k in keys): r for r in rows} for rows in builds[mart])
+    assert len(duck) > 10
+    assert set(spark) == set(duck)
+    for key, duck_row in duck.items():
+        for column in values:
+            expected, actual = duck_row[column], spark[key][column]
+            if isinstance(expected, float | Decimal) and actual is not None:
+                assert float(actual) == pytest.approx(float(expected), rel=1e-9, abs=1e-9), (key, column)
+            else:
+                assert actual == expected, (key, column)

@@ -251,7 +251,8 @@ measured as (
         first_expiring.env_var as expiring_credential_env_var,
         first_expiring.renew_action as credential_renew_action,
         first_expiring.expires_on as credential_expires_on,
-        first_expiring.expires_on - cast(built.built_at as date) as days_until_credential_expiry,
+        {{ dbt.datediff('cast(built.built_at as date)', 'first_expiring.expires_on', 'day') }}
+            as days_until_credential_expiry,
         unknown_expiry.credentials_expiry_unknown,
         built.built_at
     from latest
